@@ -1,0 +1,27 @@
+//! One function per command; [`dispatch`] is the only place commands are wired.
+
+pub mod list;
+pub mod version;
+
+use std::time::SystemTime;
+
+use crate::fs::CacheFs;
+use crate::protocol::Envelope;
+use crate::request::{Command, Request};
+
+/// What a command produced: its envelope, and how to show it to a person.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The JSON envelope.
+    pub envelope: Envelope,
+    /// Human rendering of a success (errors are rendered generically).
+    pub human: String,
+}
+
+/// Runs a parsed request against the cache at `fs`.
+pub fn dispatch(req: &Request, fs: &mut CacheFs, now: SystemTime) -> Outcome {
+    match &req.command {
+        Command::List(args) => list::run(args, fs, now),
+        Command::Version => version::run(&req.program),
+    }
+}

@@ -1,0 +1,76 @@
+//! The error catalogue: one enum, each variant with a stable machine code.
+//!
+//! Codes are the reference's names (`mlxk-reference.md` §1.12) so existing scripts that
+//! match on `error.type` keep working; new variants get new, documented codes.
+
+use std::path::PathBuf;
+
+use crate::protocol::ErrorBody;
+
+/// Every error a command can report in its envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// Bad command line (missing argument, unknown flag or command).
+    #[error("{0}")]
+    Usage(String),
+    /// `mlxk --json` with no command.
+    #[error("No command specified")]
+    NoCommand,
+    /// No cached model matches the spec.
+    #[error("No model found matching '{0}'")]
+    ModelNotFound(String),
+    /// More than one cached model matches the spec.
+    #[error("Multiple models match '{spec}'")]
+    AmbiguousMatch {
+        /// The spec as given.
+        spec: String,
+        /// Candidate names, sorted.
+        matches: Vec<String>,
+    },
+    /// The cache directory is missing (for commands that need one).
+    #[error("Model cache directory does not exist")]
+    CacheNotFound,
+    /// An I/O failure the command cannot turn into a finding.
+    #[error("Failed to read `{path}`: {message}")]
+    Io {
+        /// Cache-relative path.
+        path: PathBuf,
+        /// The OS error text.
+        message: String,
+    },
+}
+
+impl CoreError {
+    /// The stable `error.type` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Usage(_) | Self::NoCommand => "CommandError",
+            Self::ModelNotFound(_) => "model_not_found",
+            Self::AmbiguousMatch { .. } => "ambiguous_match",
+            Self::CacheNotFound => "cache_not_found",
+            Self::Io { .. } => "InternalError",
+        }
+    }
+
+    /// The exit code the CLI uses for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The error as it goes on the wire.
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody {
+            kind: self.code().to_owned(),
+            message: self.to_string(),
+            matches: match self {
+                Self::AmbiguousMatch { matches, .. } => Some(matches.clone()),
+                _ => None,
+            },
+            available_hashes: None,
+        }
+    }
+}

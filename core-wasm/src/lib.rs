@@ -1,0 +1,102 @@
+//! mlx-knife's core: every rule about a Hugging Face hub cache, and nothing else.
+//!
+//! The crate builds twice from the same source: as the `wasm32-wasip1` command that the
+//! native CLI (wasmtime) and the npm package (node:wasi) run with the cache preopened as
+//! `/cache`, and as a library the host links for shared types and tests run natively.
+//! [`run`] is the whole interface: argv in, the exact bytes to print and an exit code out.
+//!
+//! Nothing here follows a link out of the cache, calls `canonicalize`, reads the
+//! environment or writes outside the cache root it is given.
+#![deny(missing_docs)]
+
+pub mod classify;
+pub mod commands;
+pub mod error;
+pub mod fs;
+pub mod health;
+pub mod json;
+pub mod layout;
+pub mod manifest;
+pub mod model;
+pub mod naming;
+pub mod protocol;
+pub mod render;
+pub mod request;
+pub mod runtime;
+pub mod scan;
+pub mod snapshot;
+pub mod time;
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use error::CoreError;
+use protocol::Envelope;
+
+/// The root the guest sees its cache at.
+pub const GUEST_CACHE_ROOT: &str = "/cache";
+
+/// What one invocation prints and returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Bytes for standard output.
+    pub stdout: Vec<u8>,
+    /// Bytes for standard error.
+    pub stderr: Vec<u8>,
+    /// Process exit code: 0 success, 1 operation error, 2 usage error.
+    pub code: i32,
+}
+
+/// Runs one command line against the cache at `root`, with `now` for human ages.
+pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
+    let json = request::wants_json(argv);
+    let req = match request::parse(argv) {
+        Ok(r) => r,
+        Err(e) => return usage_error(argv, &e, json),
+    };
+    let mut fs = fs::CacheFs::new(root);
+    let outcome = commands::dispatch(&req, &mut fs, now);
+    let env = &outcome.envelope;
+    if req.json {
+        return Output {
+            stdout: json::to_python_json(env),
+            stderr: Vec::new(),
+            code: env.exit_code(),
+        };
+    }
+    match (&env.error, env.command) {
+        (Some(err), Some(cmd)) => Output {
+            stdout: Vec::new(),
+            stderr: format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes(),
+            code: env.exit_code(),
+        },
+        _ => Output {
+            stdout: outcome.human.into_bytes(),
+            stderr: Vec::new(),
+            code: env.exit_code(),
+        },
+    }
+}
+
+/// A usage problem: a JSON `CommandError` when `--json` is present, else argparse-style
+/// text on stderr.
+fn usage_error(argv: &[String], e: &CoreError, json: bool) -> Output {
+    if json {
+        let env = Envelope::failure(None, e.to_body(), serde_json::Value::Null);
+        return Output {
+            stdout: json::to_python_json(&env),
+            stderr: Vec::new(),
+            code: e.exit_code(),
+        };
+    }
+    let prog = request::program_name(argv);
+    Output {
+        stdout: Vec::new(),
+        stderr: format!(
+            "usage: {prog} [-h] [--version] [--json] {{{}}} ...\n{prog}: error: {e}\n",
+            request::COMMANDS.join(",")
+        )
+        .into_bytes(),
+        code: 2,
+    }
+}

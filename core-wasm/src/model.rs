@@ -1,0 +1,97 @@
+//! The one per-model evaluation every command shares: select the snapshot, walk it once,
+//! classify it, check its health and decide runtime compatibility. `list`, `show` and
+//! `health` all call [`evaluate`], so they can never disagree about a model.
+
+use crate::classify::{self, Classification};
+use crate::fs::CacheFs;
+use crate::health::{self, Health};
+use crate::layout;
+use crate::manifest::ModelFiles;
+use crate::naming::is_commit_hash;
+use crate::protocol::ModelObject;
+use crate::runtime;
+use crate::scan::CachedRepo;
+use crate::snapshot::{self, Manifest, Selection};
+use crate::time;
+
+/// Everything known about one model after evaluation.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The wire object (without `quantization`, which only `show` adds).
+    pub object: ModelObject,
+    /// How the snapshot was selected.
+    pub selection: Selection,
+    /// The walked snapshot (or repo folder when there is no snapshot).
+    pub manifest: Manifest,
+    /// The descriptor files.
+    pub files: ModelFiles,
+    /// Integrity verdict.
+    pub health: Health,
+    /// Framework, type, capabilities.
+    pub class: Classification,
+}
+
+/// Evaluates a model repo at `revision` (a snapshot-name prefix) or the default snapshot.
+pub fn evaluate(fs: &mut CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Evaluation {
+    let selection = snapshot::select(fs, &repo.folder, revision);
+    let dir = match &selection {
+        Selection::Snapshot { revision, .. } => layout::snapshot_dir(&repo.folder, revision),
+        _ => layout::repo_dir(&repo.folder),
+    };
+    let modified = fs.symlink_metadata(&dir).and_then(|m| m.modified()).ok();
+    let manifest = Manifest::walk(fs, &dir);
+    let files = ModelFiles::load(fs, &manifest);
+    let class = classify::classify(&repo.repo_id, &manifest, &files);
+    let health = match &selection {
+        Selection::Snapshot { .. } => {
+            let blobs: Vec<String> = fs
+                .read_dir(&layout::blobs_dir(&repo.folder))
+                .map(|v| v.into_iter().map(|(n, _)| n).collect())
+                .unwrap_or_default();
+            health::check_snapshot(fs, &manifest, &files, class.is_vision(), &blobs)
+        }
+        Selection::NoSnapshotsDir => Health::bad("No snapshots directory found"),
+        Selection::NoSnapshots => Health::bad("No snapshots found"),
+        Selection::RevisionNotFound => Health::bad(format!(
+            "Specific hash {} not found",
+            revision.unwrap_or_default()
+        )),
+    };
+    let (runtime_compatible, reason) = if health.healthy {
+        let reason = runtime::runtime_reason(&class, &manifest, &files);
+        (reason.is_none(), reason)
+    } else {
+        (false, Some(health.reason.clone()))
+    };
+    let hash = match &selection {
+        Selection::Snapshot { revision, .. } if is_commit_hash(revision) => Some(revision.clone()),
+        _ => None,
+    };
+    let object = ModelObject {
+        name: repo.repo_id.clone(),
+        hash,
+        size_bytes: manifest.total_size(),
+        last_modified: time::iso_utc(modified),
+        framework: class.framework,
+        model_type: class.model_type,
+        capabilities: class.capabilities.clone(),
+        context_length: class.context_length,
+        health: if health.healthy { "healthy" } else { "unhealthy" },
+        runtime_compatible,
+        reason,
+        cached: true,
+        origin: None,
+        content_hash: None,
+        hash_modified: None,
+        clean: None,
+        quantization: None,
+    };
+    Evaluation {
+        object,
+        selection,
+        manifest,
+        files,
+        health,
+        class,
+    }
+}

@@ -1,0 +1,215 @@
+//! The wire format: the JSON envelope and every command's payload, as typed structs.
+//!
+//! Field order is part of the contract (MLX-Knife 2.0.8, JSON API spec 0.2.4): structs
+//! serialize in declaration order, and the envelope puts `error` before `data` for
+//! `health`, `pull` and `rm`, after it for every other command. The bytes themselves
+//! come from [`crate::json`].
+
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde_json::Value;
+
+/// The JSON API version this crate speaks (`json_api_spec_version`).
+pub const JSON_API_SPEC_VERSION: &str = "0.2.4";
+
+/// The version of this tool (`cli_version`).
+pub const CLI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `status` of an envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The operation succeeded; exit code 0.
+    Success,
+    /// The operation failed; exit code 1 (2 for usage errors).
+    Error,
+}
+
+/// The command an envelope answers; `None` for CLI-level errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandName {
+    /// `list`
+    List,
+    /// `health`
+    Health,
+    /// `show`
+    Show,
+    /// `pull`
+    Pull,
+    /// `rm`
+    Rm,
+    /// `--version`
+    Version,
+}
+
+impl CommandName {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Health => "health",
+            Self::Show => "show",
+            Self::Pull => "pull",
+            Self::Rm => "rm",
+            Self::Version => "version",
+        }
+    }
+
+    /// Whether this command's envelope writes `error` before `data` (as the reference does).
+    fn error_first(self) -> bool {
+        matches!(self, Self::Health | Self::Pull | Self::Rm)
+    }
+}
+
+/// `error` of an envelope: a stable machine `type`, a human `message`, and optional extras.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`model_not_found`, `ambiguous_match`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Human-readable message.
+    pub message: String,
+    /// Candidate names of an ambiguous match, sorted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<String>>,
+    /// Short hashes of the revisions that exist, when a revision was not found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_hashes: Option<Vec<String>>,
+}
+
+/// The envelope every command prints: `{status, command, data, error}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// `success` or `error`.
+    pub status: Status,
+    /// The command, or `None` for a CLI-level error.
+    pub command: Option<CommandName>,
+    /// The payload (already a JSON value, in its final key order).
+    pub data: Value,
+    /// The error, when `status` is `error`.
+    pub error: Option<ErrorBody>,
+}
+
+impl Envelope {
+    /// A success envelope with `data`.
+    pub fn success(command: CommandName, data: impl Serialize) -> Self {
+        Self {
+            status: Status::Success,
+            command: Some(command),
+            data: to_value(data),
+            error: None,
+        }
+    }
+
+    /// An error envelope with `data` (use `Value::Null` for none).
+    pub fn failure(command: Option<CommandName>, error: ErrorBody, data: Value) -> Self {
+        Self {
+            status: Status::Error,
+            command,
+            data,
+            error: Some(error),
+        }
+    }
+
+    /// The process exit code this envelope maps to (usage errors are decided by the caller).
+    pub fn exit_code(&self) -> i32 {
+        match self.status {
+            Status::Success => 0,
+            Status::Error => 1,
+        }
+    }
+}
+
+/// Converts a payload to a `Value`; our payload types always convert.
+pub fn to_value(data: impl Serialize) -> Value {
+    serde_json::to_value(data).expect("payload types always convert to JSON values")
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Envelope", 4)?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("command", &self.command.map(CommandName::as_str))?;
+        if self.command.is_some_and(CommandName::error_first) {
+            st.serialize_field("error", &self.error)?;
+            st.serialize_field("data", &self.data)?;
+        } else {
+            st.serialize_field("data", &self.data)?;
+            st.serialize_field("error", &self.error)?;
+        }
+        st.end()
+    }
+}
+
+/// `system` of `list` and `--version`: host facts. Always `null` here, as the reference
+/// prints off macOS; the guest has no way to ask the host for its memory size.
+pub type System = Option<SystemInfo>;
+
+/// Host facts the reference reports on macOS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemInfo {
+    /// Total physical memory.
+    pub memory_total_bytes: u64,
+}
+
+/// The common model object of `list` items and `show.data.model` (reference §1.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelObject {
+    /// Hub id `org/name`.
+    pub name: String,
+    /// The selected snapshot's name when it is 40-hex, else `null`.
+    pub hash: Option<String>,
+    /// Bytes of every regular file in the selected snapshot, following its links.
+    pub size_bytes: u64,
+    /// mtime of the selected snapshot directory, true UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub last_modified: String,
+    /// `MLX`, `GGUF`, `PyTorch` or `Unknown`.
+    pub framework: &'static str,
+    /// `chat`, `base`, `embedding` or `audio`.
+    pub model_type: &'static str,
+    /// Capabilities in canonical order.
+    pub capabilities: Vec<&'static str>,
+    /// Context window from config.json, if any.
+    pub context_length: Option<u64>,
+    /// `healthy` or `unhealthy`.
+    pub health: &'static str,
+    /// Whether mlx-lm could run it (static support table).
+    pub runtime_compatible: bool,
+    /// The first problem: integrity reason, else runtime reason, else `null`.
+    pub reason: Option<String>,
+    /// Always `true` for cache models.
+    pub cached: bool,
+    /// Workspace provenance; `null` for cache models.
+    pub origin: Option<String>,
+    /// Workspace provenance; `null` for cache models.
+    pub content_hash: Option<String>,
+    /// Workspace provenance; `null` for cache models.
+    pub hash_modified: Option<bool>,
+    /// Workspace provenance; `null` for cache models.
+    pub clean: Option<bool>,
+    /// MLX `quantization` dict from config.json (`show` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<Value>,
+}
+
+/// `data` of `list`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListData {
+    /// Models, sorted by name.
+    pub models: Vec<ModelObject>,
+    /// Number of models.
+    pub count: usize,
+    /// Host facts (`null`).
+    pub system: System,
+}
+
+/// `data` of `--version`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionData {
+    /// This tool's version.
+    pub cli_version: &'static str,
+    /// The JSON API version spoken.
+    pub json_api_spec_version: &'static str,
+    /// Host facts (`null`).
+    pub system: System,
+}

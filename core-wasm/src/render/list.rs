@@ -1,0 +1,108 @@
+//! The `list` table (reference §7.2).
+
+use std::time::SystemTime;
+
+use super::{humanize_size, wrap};
+use crate::protocol::{ListData, ModelObject};
+use crate::request::ListArgs;
+use crate::time::{human_age, unix_seconds};
+
+/// Width of the wrapped Reason column.
+const REASON_WIDTH: usize = 26;
+/// Longest reason shown before truncation with `...`.
+const REASON_MAX: usize = 60;
+
+/// The `Type` cell: model type plus `+vision` / `+audio`.
+fn type_cell(m: &ModelObject) -> String {
+    let mut t = m.model_type.to_owned();
+    if m.capabilities.contains(&"vision") {
+        t.push_str("+vision");
+    }
+    if m.capabilities.contains(&"audio") && m.model_type != "audio" {
+        t.push_str("+audio");
+    }
+    t
+}
+
+fn truncate_reason(reason: &str) -> String {
+    if reason.chars().count() > REASON_MAX {
+        let head: String = reason.chars().take(REASON_MAX - 3).collect();
+        format!("{head}...")
+    } else {
+        reason.to_owned()
+    }
+}
+
+/// Renders the list table for `data` as `args` asks.
+pub fn table(data: &ListData, args: &ListArgs, now: SystemTime) -> String {
+    let now = unix_seconds(now);
+    let wide = args.all || args.verbose;
+    let mut headers = vec!["Name", "Hash", "Size", "Modified", "Src"];
+    if wide {
+        headers.extend(["Clean", "Framework"]);
+    }
+    headers.push("Type");
+    let detailed_health = args.health && args.verbose;
+    if detailed_health {
+        headers.extend(["Integrity", "Runtime", "Reason"]);
+    } else if args.health {
+        headers.push("Health");
+    }
+    let mut rows = Vec::new();
+    for m in &data.models {
+        if !args.all && !(m.health == "healthy" && m.runtime_compatible) {
+            continue;
+        }
+        let name = if args.verbose {
+            m.name.as_str()
+        } else {
+            m.name.strip_prefix("mlx-community/").unwrap_or(&m.name)
+        };
+        let mut row = vec![
+            name.to_owned(),
+            m.hash.as_deref().map_or("-".into(), |h| h.chars().take(7).collect()),
+            humanize_size(m.size_bytes),
+            human_age(&m.last_modified, now),
+            "cache".to_owned(),
+        ];
+        if wide {
+            row.extend(["\u{2014}".to_owned(), m.framework.to_owned()]);
+        }
+        row.push(type_cell(m));
+        let healthy = m.health == "healthy";
+        if detailed_health {
+            let runtime = match (healthy, m.runtime_compatible) {
+                (false, _) => "-",
+                (true, true) => "yes",
+                (true, false) => "no",
+            };
+            row.extend([m.health.to_owned(), runtime.to_owned()]);
+            let reason = m.reason.as_deref().map_or("-".into(), truncate_reason);
+            let mut lines = wrap(&reason, REASON_WIDTH).into_iter();
+            row.push(lines.next().unwrap_or_default());
+            let width = row.len();
+            rows.push(row);
+            for more in lines {
+                let mut cont = vec![String::new(); width - 1];
+                cont.push(more);
+                rows.push(cont);
+            }
+            continue;
+        }
+        if args.health {
+            let cell = match (healthy, m.runtime_compatible) {
+                (true, true) => "healthy",
+                (true, false) => "healthy*",
+                (false, _) => "unhealthy",
+            };
+            row.push(cell.to_owned());
+        }
+        rows.push(row);
+    }
+    let fixed: Vec<(usize, usize)> = if detailed_health {
+        vec![(headers.len() - 1, REASON_WIDTH)]
+    } else {
+        Vec::new()
+    };
+    super::table(&headers, &rows, &fixed)
+}

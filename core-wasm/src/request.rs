@@ -1,0 +1,155 @@
+//! The guest's command line: `mlxk <command> [args] [--json]`, parsed by hand (the core
+//! carries no clap). The native CLI validates with clap first and forwards the same argv;
+//! this parser is what makes the module usable on its own (`wasmtime run`, Node).
+
+use crate::error::CoreError;
+
+/// Commands the core can run, in the order help lists them.
+pub const COMMANDS: &[&str] = &["list"];
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `argv[0]`'s base name, for `--version`'s human form.
+    pub program: String,
+    /// Whether `--json` was given.
+    pub json: bool,
+    /// What to run.
+    pub command: Command,
+}
+
+/// A command and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `list`
+    List(ListArgs),
+    /// `--version`
+    Version,
+}
+
+/// Arguments of `list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListArgs {
+    /// Case-insensitive substring of the full name; empty means all.
+    pub pattern: String,
+    /// Show every model, not only healthy and runnable ones.
+    pub all: bool,
+    /// Add health columns.
+    pub health: bool,
+    /// Full names and detail columns.
+    pub verbose: bool,
+}
+
+/// Whether `--json` appears anywhere (decides how even a usage error is reported).
+pub fn wants_json(argv: &[String]) -> bool {
+    argv.iter().skip(1).any(|a| a == "--json")
+}
+
+/// The program's base name from `argv[0]`.
+pub fn program_name(argv: &[String]) -> String {
+    argv.first()
+        .and_then(|a| a.rsplit(['/', '\\']).next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("mlxk")
+        .to_owned()
+}
+
+/// Parses `argv` (including `argv[0]`).
+pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
+    let program = program_name(argv);
+    let json = wants_json(argv);
+    let mut rest = argv.iter().skip(1).map(String::as_str).filter(|a| *a != "--json");
+    let Some(first) = rest.next() else {
+        return Err(if json {
+            CoreError::NoCommand
+        } else {
+            CoreError::Usage("the following arguments are required: command".into())
+        });
+    };
+    let command = match first {
+        "--version" | "-V" => Command::Version,
+        "list" => Command::List(parse_list(rest)?),
+        other if other.starts_with('-') => {
+            return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));
+        }
+        other => {
+            let choices = COMMANDS
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(CoreError::Usage(format!(
+                "argument command: invalid choice: '{other}' (choose from {choices})"
+            )));
+        }
+    };
+    Ok(Request {
+        program,
+        json,
+        command,
+    })
+}
+
+fn parse_list<'a>(args: impl Iterator<Item = &'a str>) -> Result<ListArgs, CoreError> {
+    let mut out = ListArgs::default();
+    let mut pattern = None;
+    let mut extra = Vec::new();
+    let mut positional_only = false;
+    for a in args {
+        match a {
+            "--" if !positional_only => positional_only = true,
+            "--all" if !positional_only => out.all = true,
+            "--health" if !positional_only => out.health = true,
+            "--verbose" | "-v" if !positional_only => out.verbose = true,
+            _ if a.starts_with('-') && a.len() > 1 && !positional_only => extra.push(a),
+            _ if pattern.is_none() => pattern = Some(a.to_owned()),
+            _ => extra.push(a),
+        }
+    }
+    if !extra.is_empty() {
+        return Err(CoreError::Usage(format!(
+            "unrecognized arguments: {}",
+            extra.join(" ")
+        )));
+    }
+    out.pattern = pattern.unwrap_or_default();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_list_flags_anywhere() {
+        let r = parse(&argv("mlxk list --json Phi --all --health --verbose")).unwrap();
+        assert!(r.json);
+        assert_eq!(
+            r.command,
+            Command::List(ListArgs {
+                pattern: "Phi".into(),
+                all: true,
+                health: true,
+                verbose: true
+            })
+        );
+    }
+
+    #[test]
+    fn usage_errors_carry_argparse_messages() {
+        assert_eq!(
+            parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
+            "argument command: invalid choice: 'bogus' (choose from 'list')"
+        );
+        assert_eq!(parse(&argv("mlxk --json")).unwrap_err(), CoreError::NoCommand);
+        assert_eq!(
+            parse(&argv("mlxk list a b")).unwrap_err().to_string(),
+            "unrecognized arguments: b"
+        );
+        assert_eq!(parse(&argv("/usr/bin/mlxk-json --version")).unwrap().program, "mlxk-json");
+    }
+}
