@@ -1,0 +1,1 @@
+fn main() -> std::process::ExitCode { mlxk_host::main_with(false) }

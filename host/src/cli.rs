@@ -1,0 +1,89 @@
+//! The command line, as clap sees it. Usage errors are reported argparse-style (the
+//! reference's wording), as a JSON `CommandError` whenever `--json` is on the line.
+
+use std::path::PathBuf;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand};
+
+/// mlx-knife: a JSON-first manager for the Hugging Face model cache.
+#[derive(Debug, Parser)]
+#[command(name = "mlxk", disable_version_flag = true, disable_help_subcommand = true)]
+pub struct Cli {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The hub cache to use (default: HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Print the version.
+    #[arg(long, short = 'V')]
+    pub version: bool,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List cached models.
+    List(ListArgs),
+}
+
+/// `list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only models whose name contains this (case-insensitive).
+    pub pattern: Option<String>,
+    /// Show every model, not only healthy and runnable ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Add a health column.
+    #[arg(long)]
+    pub health: bool,
+    /// Full names and detail columns.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// The subcommand names, for `invalid choice` messages.
+pub const COMMAND_NAMES: &[&str] = &["list"];
+
+/// Turns a clap error into the reference's argparse wording.
+pub fn usage_message(err: &clap::Error) -> String {
+    let ctx = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+        _ => None,
+    };
+    match err.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let choices: Vec<String> = COMMAND_NAMES.iter().map(|c| format!("'{c}'")).collect();
+            format!(
+                "argument command: invalid choice: '{}' (choose from {})",
+                ctx(ContextKind::InvalidSubcommand).unwrap_or_default(),
+                choices.join(", ")
+            )
+        }
+        ErrorKind::UnknownArgument => format!(
+            "unrecognized arguments: {}",
+            ctx(ContextKind::InvalidArg).unwrap_or_default()
+        ),
+        ErrorKind::MissingRequiredArgument => {
+            let names = ctx(ContextKind::InvalidArg).unwrap_or_default();
+            format!(
+                "the following arguments are required: {}",
+                names.replace(['<', '>'], "").to_lowercase()
+            )
+        }
+        _ => {
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.strip_prefix("error: ").unwrap_or(first).to_owned()
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! `mlxk list`: forwarded to the guest, read-only.
+
+use core_wasm::protocol::CommandName;
+use wasmtime_wasi::FsPerms;
+
+use super::{Context, ExitStatus, run_guest};
+use crate::cli::ListArgs;
+
+/// Lists cached models.
+pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
+    let mut argv = vec!["list".to_owned()];
+    for (on, flag) in [(args.all, "--all"), (args.health, "--health"), (args.verbose, "--verbose")] {
+        if on {
+            argv.push(flag.to_owned());
+        }
+    }
+    if let Some(p) = &args.pattern {
+        argv.extend(["--".to_owned(), p.clone()]);
+    }
+    run_guest(ctx, CommandName::List, argv, FsPerms::ReadOnly)
+}

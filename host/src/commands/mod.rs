@@ -1,0 +1,120 @@
+//! Wiring from parsed arguments to a guest run, and the exit status.
+
+pub mod list;
+pub mod version;
+
+use std::path::{Path, PathBuf};
+
+use core_wasm::protocol::{CommandName, Envelope, ErrorBody};
+use wasmtime_wasi::FsPerms;
+
+use crate::env;
+use crate::printer;
+use crate::runtime::{GuestFailure, Limits, Runtime};
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the operation failed.
+    Failure,
+    /// Exit 2: usage error.
+    Usage,
+}
+
+impl ExitStatus {
+    /// From the guest's exit code.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => Self::Success,
+            2 => Self::Usage,
+            _ => Self::Failure,
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        match s {
+            ExitStatus::Success => Self::SUCCESS,
+            ExitStatus::Failure => Self::from(1),
+            ExitStatus::Usage => Self::from(2),
+        }
+    }
+}
+
+/// What every command needs: where the cache is, and how output is wanted.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// argv[0]'s base name (`mlxk` or `mlxk-json`).
+    pub program: String,
+    /// The resolved hub cache.
+    pub cache_dir: PathBuf,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// Reads a numeric limit from the environment.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    if let Some(secs) = env_number(env::EnvVars::MLXK_TIMEOUT_SECS) {
+        limits.timeout = std::time::Duration::from_secs(secs.max(1));
+    }
+    if let Some(mib) = env_number(env::EnvVars::MLXK_MEMORY_MIB) {
+        limits.memory_bytes = usize::try_from(mib.max(16) << 20).unwrap_or(usize::MAX);
+    }
+    limits
+}
+
+/// Runs `args` (without argv[0]) in the sandbox and prints what it printed.
+pub fn run_guest(ctx: &Context, command: CommandName, args: Vec<String>, perms: FsPerms) -> ExitStatus {
+    let mut argv = vec![ctx.program.clone()];
+    argv.extend(args);
+    if ctx.json {
+        argv.push("--json".into());
+    }
+    let cache = ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path());
+    let outcome = module_cache_dir(&ctx.cache_dir)
+        .as_deref()
+        .map_or_else(|| Runtime::new(None), |d| Runtime::new(Some(d)))
+        .map_err(GuestFailure::Setup)
+        .and_then(|rt| rt.run(&argv, cache, perms, limits()));
+    match outcome {
+        Ok(out) => {
+            printer::stderr(&out.stderr);
+            printer::stdout(&out.stdout);
+            ExitStatus::from_code(out.code)
+        }
+        Err(failure) => {
+            report_failure(ctx, command, &failure);
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// The module cache, unless it would sit inside the HF cache (nothing is written there).
+fn module_cache_dir(hf_cache: &Path) -> Option<PathBuf> {
+    let dir = env::module_cache_dir(|k| std::env::var(k).ok())?;
+    (!dir.starts_with(hf_cache)).then_some(dir)
+}
+
+/// A host-side failure as the same kind of envelope the guest prints.
+fn report_failure(ctx: &Context, command: CommandName, failure: &GuestFailure) {
+    if ctx.json {
+        let body = ErrorBody {
+            kind: failure.code().to_owned(),
+            message: failure.to_string(),
+            matches: None,
+            available_hashes: None,
+        };
+        let env = Envelope::failure(Some(command), body, serde_json::Value::Null);
+        printer::stdout(&core_wasm::json::to_python_json(&env));
+    } else {
+        printer::stderr(format!("{}: Error: {failure}\n", command.as_str()).as_bytes());
+    }
+}

@@ -1,0 +1,121 @@
+//! Environment variables the CLI reads, in one place, and where the cache is.
+
+use std::path::{Path, PathBuf};
+
+/// Names of the environment variables this tool reads.
+pub struct EnvVars;
+
+impl EnvVars {
+    /// The hub cache itself (huggingface_hub's first choice).
+    pub const HF_HUB_CACHE: &'static str = "HF_HUB_CACHE";
+    /// Legacy name of `HF_HUB_CACHE`.
+    pub const HUGGINGFACE_HUB_CACHE: &'static str = "HUGGINGFACE_HUB_CACHE";
+    /// Hugging Face home; the cache is `$HF_HOME/hub`.
+    pub const HF_HOME: &'static str = "HF_HOME";
+    /// XDG cache home; the cache is `$XDG_CACHE_HOME/huggingface/hub`.
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+    /// The user's home, for `~` and the default location.
+    pub const HOME: &'static str = "HOME";
+    /// Where compiled guest modules are kept (default `$XDG_CACHE_HOME/mlx-knife`).
+    pub const MLXK_MODULE_CACHE: &'static str = "MLXK_MODULE_CACHE";
+    /// Guest wall-clock limit in seconds (default 600).
+    pub const MLXK_TIMEOUT_SECS: &'static str = "MLXK_TIMEOUT_SECS";
+    /// Guest memory limit in MiB (default 1024).
+    pub const MLXK_MEMORY_MIB: &'static str = "MLXK_MEMORY_MIB";
+}
+
+/// Expands a leading `~` or `~/` with `home`.
+pub fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix('~'), home) {
+        (Some(""), Some(h)) => h.to_path_buf(),
+        (Some(rest), Some(h)) if rest.starts_with('/') => h.join(&rest[1..]),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// The hub cache directory, resolved as huggingface_hub resolves it:
+///
+/// 1. `--cache-dir DIR`
+/// 2. `HF_HUB_CACHE`
+/// 3. `HUGGINGFACE_HUB_CACHE`
+/// 4. `$HF_HOME/hub`
+/// 5. `$XDG_CACHE_HOME/huggingface/hub`
+/// 6. `~/.cache/huggingface/hub`
+///
+/// Empty values count as unset; `~` is expanded everywhere.
+pub fn resolve_cache_dir(cli: Option<&Path>, var: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let get = |name: &str| var(name).filter(|v| !v.is_empty());
+    let home = get(EnvVars::HOME).map(PathBuf::from);
+    let expand = |v: String| expand_tilde(&v, home.as_deref());
+    if let Some(dir) = cli {
+        return expand(dir.to_string_lossy().into_owned());
+    }
+    if let Some(v) = get(EnvVars::HF_HUB_CACHE).or_else(|| get(EnvVars::HUGGINGFACE_HUB_CACHE)) {
+        return expand(v);
+    }
+    if let Some(v) = get(EnvVars::HF_HOME) {
+        return expand(v).join("hub");
+    }
+    let cache_home = get(EnvVars::XDG_CACHE_HOME)
+        .map(expand)
+        .unwrap_or_else(|| home.clone().unwrap_or_default().join(".cache"));
+    cache_home.join("huggingface").join("hub")
+}
+
+/// Where compiled modules are cached: `MLXK_MODULE_CACHE`, else
+/// `$XDG_CACHE_HOME/mlx-knife`, else `~/.cache/mlx-knife`.
+pub fn module_cache_dir(var: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let get = |name: &str| var(name).filter(|v| !v.is_empty());
+    let home = get(EnvVars::HOME).map(PathBuf::from);
+    if let Some(v) = get(EnvVars::MLXK_MODULE_CACHE) {
+        return Some(expand_tilde(&v, home.as_deref()));
+    }
+    let base = get(EnvVars::XDG_CACHE_HOME)
+        .map(|v| expand_tilde(&v, home.as_deref()))
+        .or_else(|| home.map(|h| h.join(".cache")))?;
+    Some(base.join("mlx-knife"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn precedence_follows_huggingface_hub() {
+        let all = [
+            ("HOME", "/h"),
+            ("HF_HUB_CACHE", "/a"),
+            ("HUGGINGFACE_HUB_CACHE", "/b"),
+            ("HF_HOME", "/c"),
+            ("XDG_CACHE_HOME", "/d"),
+        ];
+        assert_eq!(resolve_cache_dir(Some(Path::new("/cli")), env(&all)), PathBuf::from("/cli"));
+        assert_eq!(resolve_cache_dir(None, env(&all)), PathBuf::from("/a"));
+        assert_eq!(resolve_cache_dir(None, env(&all[2..])), PathBuf::from("/b"));
+        assert_eq!(resolve_cache_dir(None, env(&all[3..])), PathBuf::from("/c/hub"));
+        assert_eq!(
+            resolve_cache_dir(None, env(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/d")])),
+            PathBuf::from("/d/huggingface/hub")
+        );
+        assert_eq!(
+            resolve_cache_dir(None, env(&[("HOME", "/h")])),
+            PathBuf::from("/h/.cache/huggingface/hub")
+        );
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_tilde_expands() {
+        let e = env(&[("HOME", "/h"), ("HF_HUB_CACHE", ""), ("HF_HOME", "~/hf")]);
+        assert_eq!(resolve_cache_dir(None, e), PathBuf::from("/h/hf/hub"));
+        let e = env(&[("HOME", "/h")]);
+        assert_eq!(resolve_cache_dir(Some(Path::new("~/x")), e), PathBuf::from("/h/x"));
+        assert_eq!(expand_tilde("~user/x", Some(Path::new("/h"))), PathBuf::from("~user/x"));
+    }
+}

@@ -1,0 +1,71 @@
+//! mlxk, the native CLI: arguments, environment, terminal and the wasmtime sandbox. It
+//! holds no cache rules of its own; every answer comes from the core-wasm guest.
+
+pub mod cli;
+pub mod commands;
+pub mod env;
+pub mod printer;
+pub mod runtime;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use core_wasm::error::CoreError;
+use core_wasm::protocol::Envelope;
+
+use crate::commands::{Context, ExitStatus};
+
+/// Entry point of both binaries; `json_default` is `true` for `mlxk-json`.
+pub fn main_with(json_default: bool) -> ExitCode {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let program = core_wasm::request::program_name(&argv);
+    let wants_json = json_default || core_wasm::request::wants_json(&argv);
+    let cli = match cli::Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err, wants_json).into(),
+    };
+    let ctx = Context {
+        program,
+        cache_dir: env::resolve_cache_dir(cli.cache_dir.as_deref(), |k| std::env::var(k).ok()),
+        json: json_default || cli.json,
+    };
+    let status = if cli.version {
+        commands::version::run(&ctx)
+    } else {
+        match &cli.command {
+            Some(cli::Command::List(args)) => commands::list::run(&ctx, args),
+            None => no_command(&ctx),
+        }
+    };
+    status.into()
+}
+
+/// `mlxk` alone prints help (exit 2); `mlxk --json` alone is a JSON error (exit 1).
+fn no_command(ctx: &Context) -> ExitStatus {
+    if ctx.json {
+        let env = Envelope::failure(None, CoreError::NoCommand.to_body(), serde_json::Value::Null);
+        printer::stdout(&core_wasm::json::to_python_json(&env));
+        return ExitStatus::Failure;
+    }
+    let help = <cli::Cli as clap::CommandFactory>::command().render_help().to_string();
+    printer::stderr(help.as_bytes());
+    ExitStatus::Usage
+}
+
+fn usage_error(err: &clap::Error, json: bool) -> ExitStatus {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        printer::stdout(err.render().to_string().as_bytes());
+        return ExitStatus::Success;
+    }
+    if json {
+        let body = CoreError::Usage(cli::usage_message(err)).to_body();
+        let env = Envelope::failure(None, body, serde_json::Value::Null);
+        printer::stdout(&core_wasm::json::to_python_json(&env));
+    } else {
+        printer::stderr(err.render().ansi().to_string().as_bytes());
+    }
+    ExitStatus::Usage
+}
