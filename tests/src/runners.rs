@@ -1,0 +1,156 @@
+//! One command line through each runtime. The CLI and Node runners execute the same
+//! `core-wasm.wasm`; the native runner calls the library in-process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// What one run printed and returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output bytes.
+    pub stdout: Vec<u8>,
+    /// Standard error bytes.
+    pub stderr: Vec<u8>,
+}
+
+impl Run {
+    /// Standard output as text.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard output parsed as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout_text(), String::from_utf8_lossy(&self.stderr))
+        })
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The cargo target dir.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
+}
+
+fn binary(name: &str) -> PathBuf {
+    let path = target_dir().join("release").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `cargo xtask test` (it builds the binaries first)",
+        path.display()
+    );
+    path
+}
+
+/// Environment variables that would redirect the cache are removed, so only what a test
+/// passes counts; compiled modules go to a folder inside the target dir.
+fn command(name: &str) -> Command {
+    let mut cmd = Command::new(binary(name));
+    for var in ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"));
+    cmd
+}
+
+/// Runs `mlxk <args>` with `--cache-dir cache` (when given).
+pub fn cli(args: &[&str], cache: Option<&Path>) -> Run {
+    cli_with("mlxk", args, cache, &[])
+}
+
+/// Runs one of the binaries with extra environment variables.
+pub fn cli_with(bin: &str, args: &[&str], cache: Option<&Path>, env: &[(&str, &Path)]) -> Run {
+    let mut cmd = command(bin);
+    cmd.args(args);
+    if let Some(c) = cache {
+        cmd.arg("--cache-dir").arg(c);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.stdin(Stdio::null()).output().expect("spawn mlxk");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+/// Runs `mlxk <args> --json` and parses the envelope.
+pub fn cli_json(args: &[&str], cache: &Path) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let run = cli(&all, Some(cache));
+    (run.code, run.json())
+}
+
+/// Runs the core in-process, natively, on `cache` (argv excludes the program name).
+pub fn native(args: &[&str], cache: &Path) -> Run {
+    let mut argv = vec!["mlxk".to_owned()];
+    argv.extend(args.iter().map(|s| (*s).to_owned()));
+    // Fixtures are dated years back, so any recent `now` renders the same dates.
+    let now = UNIX_EPOCH + Duration::from_secs(crate::fixture::now_secs());
+    let out = core_wasm::run(&argv, cache, now);
+    Run {
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Runs every case through the npm package in one Node process.
+pub fn node_batch(cases: &[(Vec<String>, PathBuf)]) -> Vec<Run> {
+    let input = Value::Array(
+        cases
+            .iter()
+            .map(|(argv, cache)| json!({"argv": argv, "cacheDir": cache}))
+            .collect(),
+    );
+    let script = repo_root().join("tests/node/run-cases.mjs");
+    let mut child = Command::new("node")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node must be installed (Node >= 20)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "node runner failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("runner prints JSON");
+    results
+        .iter()
+        .map(|r| Run {
+            code: i32::try_from(r["code"].as_i64().unwrap()).unwrap(),
+            stdout: unhex(r["stdout"].as_str().unwrap()),
+            stderr: unhex(r["stderr"].as_str().unwrap()),
+        })
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! One table of cases, run through the `mlxk` binary (wasmtime), the npm package (Node)
+//! and the native library: stdout and exit codes must be byte-identical.
+
+use std::path::{Path, PathBuf};
+
+use core_wasm::request::{self, Command};
+use tests::{CacheFixture, Run, cli, native, node_batch, zoo};
+
+/// Cases for each command. The `match` is exhaustive on purpose: a new command does not
+/// compile until it has parity cases here.
+fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
+    match command {
+        Command::List(_) => &[
+            &["list", "--json"],
+            &["list", "--json", "--all"],
+            &["list", "--json", "PHI"],
+            &["list", "--json", "mlx-community/"],
+            &["list", "--json", " "],
+            &["list", "--json", "Phi@aaa"],
+            &["list", "--json", "\u{f6}del"],
+            &["list"],
+            &["list", "--all"],
+            &["list", "--all", "--health"],
+            &["list", "--all", "--health", "--verbose"],
+            &["list", "--verbose"],
+            &["list", "--health"],
+        ],
+        Command::Version => &[&["--version", "--json"], &["--version"]],
+    }
+}
+
+/// JSON usage errors: produced by clap in the CLI and by the guest's own parser in Node,
+/// and still identical.
+const USAGE_CASES: &[&[&str]] = &[
+    &["bogus", "--json"],
+    &["list", "a", "b", "--json"],
+    &["list", "--bogus", "--json"],
+    &["--json"],
+];
+
+fn all_cases() -> Vec<Vec<&'static str>> {
+    let samples = [vec!["mlxk", "list"], vec!["mlxk", "--version"]];
+    let mut out = Vec::new();
+    for sample in samples {
+        let argv: Vec<String> = sample.iter().map(|s| (*s).to_owned()).collect();
+        let command = request::parse(&argv).expect("sample parses").command;
+        out.extend(cases_for(&command).iter().map(|c| c.to_vec()));
+    }
+    out.extend(USAGE_CASES.iter().map(|c| c.to_vec()));
+    out
+}
+
+fn check_parity(cache: &Path, label: &str) -> Vec<(Vec<&'static str>, Run)> {
+    let cases = all_cases();
+    let node_input: Vec<(Vec<String>, PathBuf)> = cases
+        .iter()
+        .map(|c| (c.iter().map(|s| (*s).to_owned()).collect(), cache.to_path_buf()))
+        .collect();
+    let node_runs = node_batch(&node_input);
+    let mut out = Vec::new();
+    for (case, node) in cases.into_iter().zip(node_runs) {
+        let wasmtime = cli(&case, Some(cache));
+        assert_eq!(
+            wasmtime.code, node.code,
+            "[{label}] exit code differs for {case:?}\ncli stderr: {}\nnode stderr: {}",
+            String::from_utf8_lossy(&wasmtime.stderr),
+            String::from_utf8_lossy(&node.stderr)
+        );
+        assert_eq!(
+            wasmtime.stdout_text(),
+            node.stdout_text(),
+            "[{label}] stdout differs between mlxk and the npm package for {case:?}"
+        );
+        if !USAGE_CASES.contains(&case.as_slice()) {
+            let lib = native(&case, cache);
+            assert_eq!(
+                (lib.code, lib.stdout_text()),
+                (wasmtime.code, wasmtime.stdout_text()),
+                "[{label}] the native library differs from the wasm guest for {case:?}"
+            );
+        }
+        assert!(
+            !wasmtime.stdout.is_empty() || !wasmtime.stderr.is_empty(),
+            "[{label}] {case:?} printed nothing"
+        );
+        out.push((case, wasmtime));
+    }
+    out
+}
+
+#[test]
+fn every_case_is_identical_on_the_zoo() {
+    let fx = zoo::zoo();
+    let runs = check_parity(fx.path(), "zoo");
+    let list_all = &runs
+        .iter()
+        .find(|(c, _)| *c == ["list", "--json", "--all"])
+        .unwrap()
+        .1;
+    assert_eq!(list_all.json()["data"]["count"], 19);
+    let secret_free = runs
+        .iter()
+        .all(|(_, r)| !r.stdout_text().contains(zoo::SECRET) && !String::from_utf8_lossy(&r.stderr).contains(zoo::SECRET));
+    assert!(secret_free, "a byte of the file outside the cache leaked into an output");
+}
+
+#[test]
+fn every_case_is_identical_on_an_empty_cache() {
+    let fx = CacheFixture::new();
+    check_parity(fx.path(), "empty");
+}
+
+#[test]
+fn every_case_is_identical_when_the_cache_is_missing() {
+    let fx = CacheFixture::new();
+    let missing = fx.outside().join("does-not-exist");
+    let runs = check_parity(&missing, "missing");
+    let (_, run) = runs.iter().find(|(c, _)| *c == ["list", "--json"]).unwrap();
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["data"]["count"], 0);
+    assert!(!missing.exists(), "listing must not create the cache");
+}
+
