@@ -1,0 +1,180 @@
+//! The `mlxk` and `mlxk-json` binaries as black boxes: exit codes, where output goes,
+//! usage errors, version, cache-dir resolution and the compiled-module cache.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tests::runners::cli_with;
+use tests::zoo::{self, A};
+use tests::{CacheFixture, cli, safetensors, target_dir};
+
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[test]
+fn usage_errors_are_json_command_errors_with_exit_2() {
+    // mlxk-reference §1.2, §1.11, §9 item 73.
+    for (args, message) in [
+        (
+            vec!["bogus", "--json"],
+            "argument command: invalid choice: 'bogus' (choose from 'list')",
+        ),
+        (vec!["list", "a", "b", "--json"], "unrecognized arguments: b"),
+        (vec!["list", "--nope", "--json"], "unrecognized arguments: --nope"),
+    ] {
+        let run = cli(&args, None);
+        assert_eq!(run.code, 2, "{args:?}");
+        let env = run.json();
+        assert_eq!(env["status"], "error");
+        assert_eq!(env["command"], Value::Null);
+        assert_eq!(env["data"], Value::Null);
+        assert_eq!(env["error"]["type"], "CommandError");
+        assert_eq!(env["error"]["message"], message, "{args:?}");
+    }
+    let run = cli(&["bogus"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty(), "human usage errors go to stderr");
+    assert!(!run.stderr.is_empty());
+}
+
+#[test]
+fn no_command_prints_help_or_a_json_error() {
+    let bare = cli(&[], None);
+    assert_eq!(bare.code, 2);
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("Usage"));
+    let json = cli(&["--json"], None);
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()["error"]["message"], "No command specified");
+}
+
+#[test]
+fn version_in_both_forms() {
+    // mlxk-reference §1.9, §9 item 74.
+    let human = cli(&["--version"], None);
+    assert_eq!((human.code, human.stdout_text()), (0, format!("mlxk {}\n", version())));
+    let run = cli(&["--version", "--json"], None);
+    assert_eq!(run.code, 0);
+    let env = run.json();
+    assert_eq!(env["command"], "version");
+    assert_eq!(env["data"]["cli_version"], version());
+    assert_eq!(env["data"]["json_api_spec_version"], "0.2.4");
+    assert_eq!(env["data"]["system"], Value::Null);
+    let json_bin = cli_with("mlxk-json", &["--version"], None, &[]);
+    assert_eq!(json_bin.json()["data"]["cli_version"], version());
+}
+
+#[test]
+fn mlxk_json_prints_json_by_default() {
+    let fx = zoo::zoo();
+    let run = cli_with("mlxk-json", &["list"], Some(fx.path()), &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["data"]["count"], 19);
+}
+
+fn one_model_cache(root: &Path, name: &str) {
+    let dir = root.join(format!("models--org--{name}/snapshots/{A}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), zoo::cfg("llama")).unwrap();
+    std::fs::write(dir.join("model.safetensors"), safetensors(4)).unwrap();
+}
+
+#[test]
+fn cache_location_follows_huggingface_hub_precedence() {
+    // PRODUCT.md difference 7.
+    let tmp = tempfile::tempdir().unwrap();
+    let (hub_cache, hf_home, xdg) = (tmp.path().join("a"), tmp.path().join("home"), tmp.path().join("xdg"));
+    one_model_cache(&hub_cache, "from-hf-hub-cache");
+    one_model_cache(&hf_home.join("hub"), "from-hf-home");
+    one_model_cache(&xdg.join("huggingface/hub"), "from-xdg");
+    let names = |env: &[(&str, &Path)]| -> Vec<String> {
+        let run = cli_with("mlxk", &["list", "--all", "--json"], None, env);
+        run.json()["data"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&[("HF_HUB_CACHE", &hub_cache), ("HF_HOME", &hf_home), ("XDG_CACHE_HOME", &xdg)]),
+        ["org/from-hf-hub-cache"]
+    );
+    assert_eq!(names(&[("HUGGINGFACE_HUB_CACHE", &hub_cache), ("HF_HOME", &hf_home)]), ["org/from-hf-hub-cache"]);
+    assert_eq!(names(&[("HF_HOME", &hf_home), ("XDG_CACHE_HOME", &xdg)]), ["org/from-hf-home"]);
+    assert_eq!(names(&[("XDG_CACHE_HOME", &xdg)]), ["org/from-xdg"]);
+    // --cache-dir beats everything.
+    let run = cli_with("mlxk", &["list", "--all", "--json", "--cache-dir"], None, &[]);
+    assert_eq!(run.code, 2, "--cache-dir needs a value");
+    let run = cli_with(
+        "mlxk",
+        &["list", "--all", "--json", "--cache-dir", xdg.join("huggingface/hub").to_str().unwrap()],
+        None,
+        &[("HF_HUB_CACHE", &hub_cache)],
+    );
+    assert_eq!(run.json()["data"]["models"][0]["name"], "org/from-xdg");
+}
+
+#[test]
+fn a_missing_cache_is_an_empty_success_and_is_not_created() {
+    // mlxk-reference §9 items 16, 69; issue #21.
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope/hub");
+    let run = cli(&["list", "--json"], Some(&missing));
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["data"]["count"], 0);
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let fx = zoo::zoo();
+    let mut child = std::process::Command::new(target_dir().join("release/mlxk"))
+        .args(["list", "--all", "--json", "--cache-dir"])
+        .arg(fx.path())
+        .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
+    let fx = zoo::zoo();
+    let modules = tempfile::tempdir().unwrap();
+    let env = [("MLXK_MODULE_CACHE", modules.path())];
+    let first = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
+    assert_eq!(first.code, 0);
+    let entries: Vec<_> = std::fs::read_dir(modules.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "one compiled module is cached");
+    let artifact = &entries[0];
+    let good = std::fs::read(artifact).unwrap();
+
+    // Flip a byte in the payload: the hash check rejects it and the module is rebuilt.
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    std::fs::write(artifact, &bad).unwrap();
+    let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
+    assert_eq!((run.code, &run.stdout), (0, &first.stdout));
+    assert_eq!(std::fs::read(artifact).unwrap(), good, "the bad entry was replaced");
+
+    // A file that is not ours at all.
+    std::fs::write(artifact, b"not a module").unwrap();
+    let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
+    assert_eq!((run.code, &run.stdout), (0, &first.stdout));
+}
+
+#[test]
+fn the_module_cache_is_never_written_inside_the_hf_cache() {
+    let fx = CacheFixture::new();
+    let inside = fx.path().join("mlx-knife");
+    let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &[("MLXK_MODULE_CACHE", &inside)]);
+    assert_eq!(run.code, 0);
+    assert!(!inside.exists());
+}
