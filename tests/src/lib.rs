@@ -3,6 +3,7 @@
 //! under wasmtime, and the npm package under Node).
 
 pub mod fixture;
+pub mod hub;
 pub mod runners;
 pub mod zoo;
 

@@ -1,0 +1,108 @@
+//! Interoperability with the real huggingface_hub client: a cache it downloads (from our
+//! test Hub on 127.0.0.1) is listed by `mlxk` with the same repos, revisions and sizes
+//! that huggingface_hub's own `scan_cache_dir` reports.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use tests::hub::{FakeHub, hf_client, scan_cache_dir};
+use tests::{cli_json, safetensors};
+
+fn put(store: &Path, repo: &str, branch: &str, path: &str, bytes: &[u8]) {
+    let full = store.join(repo).join(branch).join(path);
+    fs::create_dir_all(full.parent().unwrap()).unwrap();
+    fs::write(full, bytes).unwrap();
+}
+
+fn build_store(store: &Path) {
+    let chat = "models/mlx-community/tiny-chat-4bit";
+    put(store, chat, "main", "config.json", br#"{"model_type":"llama","quantization":{"bits":4,"group_size":64},"max_position_embeddings":8192}"#);
+    put(store, chat, "main", "model.safetensors", &safetensors(300));
+    put(store, chat, "main", "tokenizer.json", br#"{"version":"1.0"}"#);
+    put(store, chat, "main", "tokenizer_config.json", br#"{"chat_template":"{{ m }}"}"#);
+    put(store, chat, "main", "README.md", b"---\nlibrary_name: mlx\ntags:\n- mlx\n---\n# tiny\n");
+
+    let sharded = "models/fake-org/tiny-sharded";
+    put(store, sharded, "main", "config.json", br#"{"model_type":"qwen2"}"#);
+    put(
+        store,
+        sharded,
+        "main",
+        "model.safetensors.index.json",
+        br#"{"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#,
+    );
+    put(store, sharded, "main", "model-00001-of-00002.safetensors", &safetensors(100));
+    put(store, sharded, "main", "model-00002-of-00002.safetensors", &safetensors(120));
+    put(store, sharded, "main", "1_Pooling/config.json", br#"{"pooling":"mean"}"#);
+    put(store, sharded, "main", "deep/er/notes.txt", b"nested two levels");
+
+    let two = "models/fake-org/tiny-two-revs";
+    put(store, two, "main", "config.json", br#"{"model_type":"phi3"}"#);
+    put(store, two, "main", "model.safetensors", &safetensors(64));
+    put(store, two, "v1.0", "config.json", br#"{"model_type":"phi3","v":1}"#);
+    put(store, two, "v1.0", "model.safetensors", &safetensors(32));
+
+    put(store, "datasets/fake-org/tiny-data", "main", "data.csv", b"a,b\n1,2\n");
+}
+
+#[test]
+fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let cache = tmp.path().join("hub");
+    build_store(&store);
+    let hub = FakeHub::start(&store, &["--redirect"]);
+    let cache_arg = cache.to_str().unwrap();
+    hf_client(&[
+        "download", "--endpoint", &hub.url, "--cache", cache_arg,
+        "mlx-community/tiny-chat-4bit",
+        "fake-org/tiny-sharded",
+        "fake-org/tiny-two-revs@v1.0",
+        "fake-org/tiny-two-revs",
+    ]);
+    hf_client(&["download", "--endpoint", &hub.url, "--cache", cache_arg, "--repo-type", "dataset", "fake-org/tiny-data"]);
+
+    let scan = scan_cache_dir(&cache);
+    assert_eq!(scan["warnings"], Value::Array(vec![]), "huggingface_hub itself must be happy");
+    let (code, ours) = cli_json(&["list", "--all"], &cache);
+    assert_eq!(code, 0);
+
+    let theirs: BTreeMap<&str, &Value> = scan["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["repo_type"] == "model")
+        .map(|r| (r["repo_id"].as_str().unwrap(), r))
+        .collect();
+    let models = ours["data"]["models"].as_array().unwrap();
+    let listed: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, theirs.keys().copied().collect::<Vec<_>>(), "same model repos, datasets excluded");
+    assert!(scan["repos"].as_array().unwrap().iter().any(|r| r["repo_type"] == "dataset"));
+
+    for m in models {
+        let repo = theirs[m["name"].as_str().unwrap()];
+        // The snapshot we describe is the one refs/main names.
+        let main = repo["revisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["refs"].as_array().unwrap().iter().any(|x| x == "main"))
+            .expect("a revision carries refs/main");
+        assert_eq!(m["hash"], main["commit_hash"], "{}", m["name"]);
+        // Every file of these snapshots has distinct bytes, so the revision's unique-blob
+        // size equals the sum over its files.
+        assert_eq!(m["size_bytes"], main["size_on_disk"], "{}", m["name"]);
+        assert_eq!(m["health"], "healthy", "{}: {}", m["name"], m["reason"]);
+    }
+    let two = theirs["fake-org/tiny-two-revs"];
+    assert_eq!(two["revisions"].as_array().unwrap().len(), 2);
+    let chat = models.iter().find(|m| m["name"] == "mlx-community/tiny-chat-4bit").unwrap();
+    assert_eq!(chat["framework"], "MLX");
+    assert_eq!(chat["model_type"], "chat");
+    assert_eq!(chat["context_length"], 8192);
+    assert_eq!(chat["runtime_compatible"], true);
+    let sharded = models.iter().find(|m| m["name"] == "fake-org/tiny-sharded").unwrap();
+    assert_eq!(sharded["reason"], "Incompatible framework: PyTorch");
+}

@@ -1,0 +1,202 @@
+//! Build orchestration. The guest module must exist before the host embeds it, and a
+//! nested cargo inside a build script deadlocks on the target dir, so the order lives here:
+//!
+//! - `cargo xtask build`: the wasm guest, its copy in `npm/`, then the `mlxk` binaries.
+//! - `cargo xtask run -- <args>`: build, then run `mlxk <args>`.
+//! - `cargo xtask test`: build, then every check and test: formatting, clippy, the Rust
+//!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
+//!   own tests (a pack-and-install smoke test among them) and its type check.
+//! - `cargo xtask bench`: the side-by-side benchmark (`bench/run.sh`).
+//!
+//! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, and a
+//! Python venv with huggingface_hub for the interoperability tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const WASM_TARGET: &str = "wasm32-wasip1";
+/// The huggingface_hub release the interoperability tests run against.
+const HF_HUB_VERSION: &str = "2.4.0";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build(),
+        Some("run") => build().and_then(|()| run_mlxk(&args[1..])),
+        Some("test") => build().and_then(|()| test()),
+        Some("bench") => build().and_then(|()| bench()),
+        _ => Err("usage: cargo xtask <build | run -- ARGS | test | bench>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn status(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {shown}");
+    let st = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({st})"))
+    }
+}
+
+fn ensure_wasm_target() -> Result {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output();
+    let installed = out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == WASM_TARGET));
+    if !installed {
+        status(Command::new("rustup").args(["target", "add", WASM_TARGET]).current_dir(root()))
+            .map_err(|e| format!("{e}: the {WASM_TARGET} target is required to build the core"))?;
+    }
+    Ok(())
+}
+
+fn build() -> Result {
+    ensure_wasm_target()?;
+    status(cargo().args(["build", "--release", "-p", "core-wasm", "--target", WASM_TARGET]))?;
+    let wasm = target_dir().join(WASM_TARGET).join("release/core-wasm.wasm");
+    std::fs::copy(&wasm, root().join("npm/core.wasm"))
+        .map_err(|e| format!("copy {} to npm/: {e}", wasm.display()))?;
+    status(cargo().args(["build", "--release", "-p", "host"]))
+}
+
+fn run_mlxk(args: &[String]) -> Result {
+    let args = args.strip_prefix(&["--".to_owned()]).unwrap_or(args);
+    let bin = target_dir().join("release/mlxk");
+    let st = Command::new(&bin)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    std::process::exit(st.code().unwrap_or(1));
+}
+
+fn bench() -> Result {
+    status(Command::new("bash").arg("bench/run.sh").current_dir(root()))
+}
+
+/// Test counts gathered from every runner, for the closing line.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Reads cargo's `test result: ok. 3 passed; 0 failed; …` and node's `# pass 3`.
+    fn observe(&mut self, line: &str) {
+        let num = |s: &str| s.trim().split_whitespace().next().and_then(|n| n.parse::<u64>().ok());
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let part = part.trim().trim_start_matches("ok.").trim_start_matches("FAILED.").trim();
+                if let Some(n) = part.strip_suffix(" passed").and_then(num) {
+                    self.passed += n;
+                } else if let Some(n) = part.strip_suffix(" failed").and_then(num) {
+                    self.failed += n;
+                }
+            }
+        } else if let Some(n) = line.strip_prefix("# pass ").and_then(num) {
+            self.passed += n;
+        } else if let Some(n) = line.strip_prefix("# fail ").and_then(num) {
+            self.failed += n;
+        }
+    }
+}
+
+/// Runs a test command, echoing its output and counting results.
+fn counted(cmd: &mut Command, tally: &mut Tally) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {shown}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        println!("{line}");
+        tally.observe(&line);
+    }
+    let st = child.wait().map_err(|e| e.to_string())?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({st})"))
+    }
+}
+
+fn python_venv() -> Result<PathBuf> {
+    let venv = root().join(".venv");
+    let python = venv.join("bin/python");
+    let has_hub = python.is_file()
+        && Command::new(&python)
+            .args(["-c", &format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'")])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !has_hub {
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        status(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("huggingface_hub=={HF_HUB_VERSION}")),
+        )?;
+    }
+    Ok(python)
+}
+
+fn npm(args: &[&str]) -> Command {
+    let mut cmd = Command::new("npm");
+    cmd.args(args).current_dir(root().join("npm"));
+    cmd
+}
+
+fn test() -> Result {
+    let mut tally = Tally::default();
+    status(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    status(cargo().args(["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    status(cargo().args([
+        "clippy", "--release", "-p", "core-wasm", "--target", WASM_TARGET, "--", "-D", "warnings",
+    ]))?;
+    let python = python_venv()?;
+    status(npm(&["install", "--no-audit", "--no-fund", "--loglevel=error"]))?;
+    let mut results = Vec::new();
+    results.push(counted(
+        cargo()
+            .args(["test", "--release", "--workspace", "--no-fail-fast"])
+            .env("MLXK_TEST_PYTHON", &python),
+        &mut tally,
+    ));
+    results.push(counted(&mut npm(&["test"]), &mut tally));
+    results.push(status(&mut npm(&["run", "typecheck"])));
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    let failures: Vec<String> = results.into_iter().filter_map(std::result::Result::err).collect();
+    if failures.is_empty() && tally.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("tests failed:\n  {}", failures.join("\n  ")))
+    }
+}
