@@ -9,7 +9,14 @@ use crate::snapshot::Manifest;
 
 /// Config `model_type`s that make a model a vision chat model.
 pub const VISION_MODEL_TYPES: &[&str] = &[
-    "llava", "llava_next", "pixtral", "qwen2_vl", "phi3_v", "mllama", "paligemma", "idefics",
+    "llava",
+    "llava_next",
+    "pixtral",
+    "qwen2_vl",
+    "phi3_v",
+    "mllama",
+    "paligemma",
+    "idefics",
     "smolvlm",
 ];
 
@@ -64,7 +71,9 @@ fn has_suffix(manifest: &Manifest, suffix: &str) -> bool {
 fn framework(name: &str, manifest: &Manifest, files: &ModelFiles) -> &'static str {
     if name.contains("mlx-community/")
         || files.readme_says_mlx
-        || files.config().is_some_and(|c| c.contains_key("quantization"))
+        || files
+            .config()
+            .is_some_and(|c| c.contains_key("quantization"))
     {
         "MLX"
     } else if has_suffix(manifest, ".gguf") {
@@ -89,7 +98,10 @@ fn model_type(lname: &str, manifest: &Manifest, files: &ModelFiles) -> &'static 
     if mt == "chat" || VISION_MODEL_TYPES.contains(&mt) {
         return "chat";
     }
-    if ["whisper", "vibevoice", "voxtral"].iter().any(|k| mt.contains(k)) {
+    if ["whisper", "vibevoice", "voxtral"]
+        .iter()
+        .any(|k| mt.contains(k))
+    {
         return "audio";
     }
     if files.has_chat_template()
@@ -193,7 +205,12 @@ pub fn is_vision(manifest: &Manifest, files: &ModelFiles) -> bool {
             "preprocessor_config.json" | "processor_config.json" | "image_processor_config.json"
         )
     });
-    if !has_processor_file || manifest.entries.iter().any(|e| e.name() == "video_preprocessor_config.json") {
+    if !has_processor_file
+        || manifest
+            .entries
+            .iter()
+            .any(|e| e.name() == "video_preprocessor_config.json")
+    {
         return false;
     }
     !files

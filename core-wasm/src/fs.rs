@@ -127,7 +127,11 @@ impl CacheFs {
                         target: String::new(),
                     };
                 }
-                Err(e) => return Resolved::Unreadable { error: e.to_string() },
+                Err(e) => {
+                    return Resolved::Unreadable {
+                        error: e.to_string(),
+                    };
+                }
             };
             let text = target.to_string_lossy().into_owned();
             let parent = current.parent().unwrap_or(Path::new(""));
@@ -271,10 +275,16 @@ mod tests {
             Some(PathBuf::from("models--a--b/blobs/x"))
         );
         assert_eq!(
-            lexical_join(Path::new("m/snapshots/c/sub"), Path::new("../../../blobs/x")),
+            lexical_join(
+                Path::new("m/snapshots/c/sub"),
+                Path::new("../../../blobs/x")
+            ),
             Some(PathBuf::from("m/blobs/x"))
         );
-        assert_eq!(lexical_join(base, Path::new("../../../../etc/passwd")), None);
+        assert_eq!(
+            lexical_join(base, Path::new("../../../../etc/passwd")),
+            None
+        );
         assert_eq!(lexical_join(base, Path::new("/etc/passwd")), None);
         assert_eq!(lexical_join(base, Path::new("./y")), Some(base.join("y")));
     }

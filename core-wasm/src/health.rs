@@ -56,7 +56,9 @@ pub fn shard_pattern(name: &str) -> Option<(u32, u32)> {
     let tail = stem.get(stem.len().checked_sub(20)?..)?;
     let rest = tail.strip_prefix("model-")?;
     let (idx, total) = rest.split_once("-of-")?;
-    let digits = |s: &str| (s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?;
+    let digits = |s: &str| {
+        (s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
     Some((digits(idx)?, digits(total)?))
 }
 
@@ -174,7 +176,10 @@ fn indexed(fs: &CacheFs, m: &Manifest, index: &str) -> Check {
         .filter(|r| entry(r).is_some_and(|e| is_lfs_pointer(fs, e)))
         .collect();
     if !pointers.is_empty() {
-        return Err(format!("LFS pointers instead of files: {}", join(&pointers)));
+        return Err(format!(
+            "LFS pointers instead of files: {}",
+            join(&pointers)
+        ));
     }
     Ok(())
 }
@@ -212,7 +217,9 @@ fn unindexed(fs: &CacheFs, m: &Manifest) -> Check {
             .filter(|i| shards.iter().any(|(_, (idx, _))| idx == i))
             .count();
         if present < total as usize {
-            return Err(format!("Missing shards by pattern: {present}/{total} present"));
+            return Err(format!(
+                "Missing shards by pattern: {present}/{total} present"
+            ));
         }
         let empty: Vec<&str> = shards
             .iter()
@@ -250,7 +257,10 @@ fn unindexed(fs: &CacheFs, m: &Manifest) -> Check {
         .map(|e| e.path.as_str())
         .collect();
     if !pointers.is_empty() {
-        return Err(format!("LFS pointers instead of files: {}", join(&pointers)));
+        return Err(format!(
+            "LFS pointers instead of files: {}",
+            join(&pointers)
+        ));
     }
     Ok(())
 }
@@ -352,8 +362,14 @@ mod tests {
 
     #[test]
     fn shard_names() {
-        assert_eq!(shard_pattern("model-00001-of-00002.safetensors"), Some((1, 2)));
-        assert_eq!(shard_pattern("x-model-00003-of-00003.safetensors"), Some((3, 3)));
+        assert_eq!(
+            shard_pattern("model-00001-of-00002.safetensors"),
+            Some((1, 2))
+        );
+        assert_eq!(
+            shard_pattern("x-model-00003-of-00003.safetensors"),
+            Some((3, 3))
+        );
         assert_eq!(shard_pattern("model-1-of-2.safetensors"), None);
         assert_eq!(shard_pattern("model.safetensors"), None);
         assert_eq!(shard_pattern("model-00001-of-00002.bin"), None);

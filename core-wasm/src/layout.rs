@@ -77,7 +77,9 @@ pub fn no_exist_dir(folder: &str, commit: &str) -> PathBuf {
 
 /// `<repo>/trees/<commit>.json`
 pub fn tree_path(folder: &str, commit: &str) -> PathBuf {
-    repo_dir(folder).join(TREES_DIR).join(format!("{commit}.json"))
+    repo_dir(folder)
+        .join(TREES_DIR)
+        .join(format!("{commit}.json"))
 }
 
 #[cfg(test)]
@@ -88,13 +90,31 @@ mod tests {
     fn paths_are_cache_relative() {
         let f = "models--org--name";
         assert_eq!(repo_dir(f), PathBuf::from("models--org--name"));
-        assert_eq!(snapshots_dir(f), PathBuf::from("models--org--name/snapshots"));
-        assert_eq!(snapshot_dir(f, "abc"), PathBuf::from("models--org--name/snapshots/abc"));
-        assert_eq!(ref_path(f, "refs/pr/1"), PathBuf::from("models--org--name/refs/refs/pr/1"));
+        assert_eq!(
+            snapshots_dir(f),
+            PathBuf::from("models--org--name/snapshots")
+        );
+        assert_eq!(
+            snapshot_dir(f, "abc"),
+            PathBuf::from("models--org--name/snapshots/abc")
+        );
+        assert_eq!(
+            ref_path(f, "refs/pr/1"),
+            PathBuf::from("models--org--name/refs/refs/pr/1")
+        );
         assert_eq!(blobs_dir(f), PathBuf::from("models--org--name/blobs"));
-        assert_eq!(blob_path(f, "e"), PathBuf::from("models--org--name/blobs/e"));
+        assert_eq!(
+            blob_path(f, "e"),
+            PathBuf::from("models--org--name/blobs/e")
+        );
         assert_eq!(locks_dir(f), PathBuf::from(".locks/models--org--name"));
-        assert_eq!(no_exist_dir(f, "c"), PathBuf::from("models--org--name/.no_exist/c"));
-        assert_eq!(tree_path(f, "c"), PathBuf::from("models--org--name/trees/c.json"));
+        assert_eq!(
+            no_exist_dir(f, "c"),
+            PathBuf::from("models--org--name/.no_exist/c")
+        );
+        assert_eq!(
+            tree_path(f, "c"),
+            PathBuf::from("models--org--name/trees/c.json")
+        );
     }
 }

@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let out = core_wasm::run(&argv, Path::new(core_wasm::GUEST_CACHE_ROOT), SystemTime::now());
+    let out = core_wasm::run(
+        &argv,
+        Path::new(core_wasm::GUEST_CACHE_ROOT),
+        SystemTime::now(),
+    );
     // A closed stdout (`| head`) is not an error worth reporting.
     let _ = std::io::stdout().lock().write_all(&out.stdout);
     let _ = std::io::stderr().lock().write_all(&out.stderr);

@@ -88,8 +88,7 @@ impl ModelFiles {
             preprocessor: JsonFile::load(fs, manifest, "preprocessor_config.json"),
             processor: JsonFile::load(fs, manifest, "processor_config.json"),
             // tokenizer.json only matters when tokenizer_config.json has no template.
-            tokenizer_json_chat_template: !has_tc_template
-                && probe_tokenizer_json(fs, manifest),
+            tokenizer_json_chat_template: !has_tc_template && probe_tokenizer_json(fs, manifest),
             readme_says_mlx: readme_says_mlx(fs, manifest),
             tokenizer_config,
         }
@@ -112,7 +111,9 @@ impl ModelFiles {
 
     /// The preprocessor descriptor that applies (preprocessor_config.json wins).
     pub fn preprocessor(&self) -> Option<&Map<String, Value>> {
-        self.preprocessor.object().or_else(|| self.processor.object())
+        self.preprocessor
+            .object()
+            .or_else(|| self.processor.object())
     }
 }
 
@@ -185,7 +186,11 @@ pub fn front_matter_says_mlx(text: &str) -> bool {
         if trimmed == "---" {
             break;
         }
-        let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_lowercase();
+        let unquote = |s: &str| {
+            s.trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_lowercase()
+        };
         if let Some((key, value)) = line.split_once(':')
             && !line.starts_with([' ', '\t', '-'])
         {
@@ -222,10 +227,16 @@ mod tests {
     fn front_matter_markers() {
         assert!(front_matter_says_mlx("---\nlibrary_name: mlx\n---\n# x"));
         assert!(front_matter_says_mlx("---\ntags: [a, MLX]\n---\n"));
-        assert!(front_matter_says_mlx("---\nlicense: mit\ntags:\n- text\n- mlx\n---\n"));
+        assert!(front_matter_says_mlx(
+            "---\nlicense: mit\ntags:\n- text\n- mlx\n---\n"
+        ));
         assert!(front_matter_says_mlx("---\ntags:\n  - \"mlx\"\n---\n"));
-        assert!(!front_matter_says_mlx("# title\n---\nlibrary_name: mlx\n---\n"));
-        assert!(!front_matter_says_mlx("---\nlibrary_name: transformers\ntags:\n- mlx-lm\n---\n"));
+        assert!(!front_matter_says_mlx(
+            "# title\n---\nlibrary_name: mlx\n---\n"
+        ));
+        assert!(!front_matter_says_mlx(
+            "---\nlibrary_name: transformers\ntags:\n- mlx-lm\n---\n"
+        ));
         assert!(!front_matter_says_mlx("---\ntags:\n- a\nother: mlx\n---\n"));
     }
 }

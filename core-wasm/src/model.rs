@@ -76,7 +76,11 @@ pub fn evaluate(fs: &mut CacheFs, repo: &CachedRepo, revision: Option<&str>) -> 
         model_type: class.model_type,
         capabilities: class.capabilities.clone(),
         context_length: class.context_length,
-        health: if health.healthy { "healthy" } else { "unhealthy" },
+        health: if health.healthy {
+            "healthy"
+        } else {
+            "unhealthy"
+        },
         runtime_compatible,
         reason,
         cached: true,

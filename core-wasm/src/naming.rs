@@ -84,12 +84,18 @@ mod tests {
     #[test]
     fn folder_round_trips_clean_names() {
         // mlxk-reference §9 item 1
-        assert_eq!(repo_folder(RepoType::Model, "org/sub/model"), "models--org--sub--model");
+        assert_eq!(
+            repo_folder(RepoType::Model, "org/sub/model"),
+            "models--org--sub--model"
+        );
         assert_eq!(
             parse_repo_folder("models--org--sub--model"),
             Some((RepoType::Model, "org/sub/model".into()))
         );
-        assert_eq!(repo_folder(RepoType::Model, "single-model"), "models--single-model");
+        assert_eq!(
+            repo_folder(RepoType::Model, "single-model"),
+            "models--single-model"
+        );
         assert_eq!(
             parse_repo_folder("models--single-model"),
             Some((RepoType::Model, "single-model".into()))
@@ -110,13 +116,24 @@ mod tests {
             ("models--org--model---corrupted", "org/model/-corrupted"),
             ("models--", ""),
         ] {
-            assert_eq!(parse_repo_folder(folder), Some((RepoType::Model, name.into())), "{folder}");
+            assert_eq!(
+                parse_repo_folder(folder),
+                Some((RepoType::Model, name.into())),
+                "{folder}"
+            );
         }
     }
 
     #[test]
     fn non_repo_entries_are_not_repos() {
-        for folder in [".locks", "CACHEDIR.TAG", "blobs", "file-not-dir", "models", "foo--bar"] {
+        for folder in [
+            ".locks",
+            "CACHEDIR.TAG",
+            "blobs",
+            "file-not-dir",
+            "models",
+            "foo--bar",
+        ] {
             assert_eq!(parse_repo_folder(folder), None, "{folder}");
         }
     }

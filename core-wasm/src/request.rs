@@ -58,7 +58,11 @@ pub fn program_name(argv: &[String]) -> String {
 pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let program = program_name(argv);
     let json = wants_json(argv);
-    let mut rest = argv.iter().skip(1).map(String::as_str).filter(|a| *a != "--json");
+    let mut rest = argv
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
             CoreError::NoCommand
@@ -145,11 +149,19 @@ mod tests {
             parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
             "argument command: invalid choice: 'bogus' (choose from 'list')"
         );
-        assert_eq!(parse(&argv("mlxk --json")).unwrap_err(), CoreError::NoCommand);
+        assert_eq!(
+            parse(&argv("mlxk --json")).unwrap_err(),
+            CoreError::NoCommand
+        );
         assert_eq!(
             parse(&argv("mlxk list a b")).unwrap_err().to_string(),
             "unrecognized arguments: b"
         );
-        assert_eq!(parse(&argv("/usr/bin/mlxk-json --version")).unwrap().program, "mlxk-json");
+        assert_eq!(
+            parse(&argv("/usr/bin/mlxk-json --version"))
+                .unwrap()
+                .program,
+            "mlxk-json"
+        );
     }
 }

@@ -246,6 +246,10 @@ fn walk_into(fs: &mut CacheFs, dir: &Path, prefix: &str, depth: usize, out: &mut
         };
         // A link to a folder is recorded by name and never descended, as `rglob` does.
         out.index.insert(path.clone(), out.entries.len());
-        out.entries.push(Entry { path, state, is_link });
+        out.entries.push(Entry {
+            path,
+            state,
+            is_link,
+        });
     }
 }

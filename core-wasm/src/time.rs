@@ -117,7 +117,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(iso_utc(Some(t)), "2023-11-14T22:13:20Z");
         assert_eq!(iso_utc(None), EPOCH);
-        assert_eq!(iso_utc(Some(UNIX_EPOCH - Duration::from_secs(1))), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            iso_utc(Some(UNIX_EPOCH - Duration::from_secs(1))),
+            "1969-12-31T23:59:59Z"
+        );
         assert_eq!(parse_iso_utc("2023-11-14T22:13:20Z"), Some(1_700_000_000));
         assert_eq!(parse_iso_utc("2000-02-29T00:00:00Z"), Some(951_782_400));
     }

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// mlx-knife: a JSON-first manager for the Hugging Face model cache.
 #[derive(Debug, Parser)]
-#[command(name = "mlxk", disable_version_flag = true, disable_help_subcommand = true)]
+#[command(
+    name = "mlxk",
+    disable_version_flag = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]

@@ -82,8 +82,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -96,10 +98,16 @@ mod tests {
             ("HF_HOME", "/c"),
             ("XDG_CACHE_HOME", "/d"),
         ];
-        assert_eq!(resolve_cache_dir(Some(Path::new("/cli")), env(&all)), PathBuf::from("/cli"));
+        assert_eq!(
+            resolve_cache_dir(Some(Path::new("/cli")), env(&all)),
+            PathBuf::from("/cli")
+        );
         assert_eq!(resolve_cache_dir(None, env(&all)), PathBuf::from("/a"));
         assert_eq!(resolve_cache_dir(None, env(&all[2..])), PathBuf::from("/b"));
-        assert_eq!(resolve_cache_dir(None, env(&all[3..])), PathBuf::from("/c/hub"));
+        assert_eq!(
+            resolve_cache_dir(None, env(&all[3..])),
+            PathBuf::from("/c/hub")
+        );
         assert_eq!(
             resolve_cache_dir(None, env(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/d")])),
             PathBuf::from("/d/huggingface/hub")
@@ -115,7 +123,13 @@ mod tests {
         let e = env(&[("HOME", "/h"), ("HF_HUB_CACHE", ""), ("HF_HOME", "~/hf")]);
         assert_eq!(resolve_cache_dir(None, e), PathBuf::from("/h/hf/hub"));
         let e = env(&[("HOME", "/h")]);
-        assert_eq!(resolve_cache_dir(Some(Path::new("~/x")), e), PathBuf::from("/h/x"));
-        assert_eq!(expand_tilde("~user/x", Some(Path::new("/h"))), PathBuf::from("~user/x"));
+        assert_eq!(
+            resolve_cache_dir(Some(Path::new("~/x")), e),
+            PathBuf::from("/h/x")
+        );
+        assert_eq!(
+            expand_tilde("~user/x", Some(Path::new("/h"))),
+            PathBuf::from("~user/x")
+        );
     }
 }

@@ -45,18 +45,27 @@ pub fn main_with(json_default: bool) -> ExitCode {
 /// `mlxk` alone prints help (exit 2); `mlxk --json` alone is a JSON error (exit 1).
 fn no_command(ctx: &Context) -> ExitStatus {
     if ctx.json {
-        let env = Envelope::failure(None, CoreError::NoCommand.to_body(), serde_json::Value::Null);
+        let env = Envelope::failure(
+            None,
+            CoreError::NoCommand.to_body(),
+            serde_json::Value::Null,
+        );
         printer::stdout(&core_wasm::json::to_python_json(&env));
         return ExitStatus::Failure;
     }
-    let help = <cli::Cli as clap::CommandFactory>::command().render_help().to_string();
+    let help = <cli::Cli as clap::CommandFactory>::command()
+        .render_help()
+        .to_string();
     printer::stderr(help.as_bytes());
     ExitStatus::Usage
 }
 
 fn usage_error(err: &clap::Error, json: bool) -> ExitStatus {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         printer::stdout(err.render().to_string().as_bytes());
         return ExitStatus::Success;
     }

@@ -141,7 +141,10 @@ impl Runtime {
             builder
                 .preopened_dir(dir, core_wasm::GUEST_CACHE_ROOT, perms)
                 .map_err(|e| {
-                    GuestFailure::Setup(anyhow!("Failed to open the cache at {}: {e}", dir.display()))
+                    GuestFailure::Setup(anyhow!(
+                        "Failed to open the cache at {}: {e}",
+                        dir.display()
+                    ))
                 })?;
         }
         let state = HostState {

@@ -229,7 +229,9 @@ fn set_mtime(path: &Path, secs: u64) {
 }
 
 fn set_tree_mtime(dir: &Path, secs: u64) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let Ok(ft) = e.file_type() else { continue };

@@ -28,7 +28,11 @@ impl Run {
     /// Standard output parsed as JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout_text(), String::from_utf8_lossy(&self.stderr))
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout_text(),
+                String::from_utf8_lossy(&self.stderr)
+            )
         })
     }
 }
@@ -57,7 +61,12 @@ fn binary(name: &str) -> PathBuf {
 /// passes counts; compiled modules go to a folder inside the target dir.
 fn command(name: &str) -> Command {
     let mut cmd = Command::new(binary(name));
-    for var in ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"] {
+    for var in [
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_HOME",
+        "XDG_CACHE_HOME",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"));

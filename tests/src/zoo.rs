@@ -73,7 +73,10 @@ pub fn zoo() -> CacheFixture {
 
     fx.model("mlx-community/llava-test-4bit")
         .snapshot(A)
-        .file("config.json", r#"{"model_type":"llava","vision_config":{"x":1}}"#)
+        .file(
+            "config.json",
+            r#"{"model_type":"llava","vision_config":{"x":1}}"#,
+        )
         .file("model.safetensors", &w);
 
     let two = fx.model("org/twosnaps");
@@ -147,7 +150,9 @@ pub fn zoo() -> CacheFixture {
         .file("config.json", r#"{"model_type":"test_sentinel"}"#);
 
     // Things at the root that are not model repos.
-    fx.repo("datasets", "x/y").snapshot(A).file("data.csv", "a,b\n");
+    fx.repo("datasets", "x/y")
+        .snapshot(A)
+        .file("data.csv", "a,b\n");
     std::fs::write(fx.path().join("file-not-dir"), "x").unwrap();
     std::fs::write(fx.path().join("models--stray-file"), "x").unwrap();
     fx.model("org/sharded").lock("abc.lock");

@@ -20,8 +20,14 @@ fn usage_errors_are_json_command_errors_with_exit_2() {
             vec!["bogus", "--json"],
             "argument command: invalid choice: 'bogus' (choose from 'list')",
         ),
-        (vec!["list", "a", "b", "--json"], "unrecognized arguments: b"),
-        (vec!["list", "--nope", "--json"], "unrecognized arguments: --nope"),
+        (
+            vec!["list", "a", "b", "--json"],
+            "unrecognized arguments: b",
+        ),
+        (
+            vec!["list", "--nope", "--json"],
+            "unrecognized arguments: --nope",
+        ),
     ] {
         let run = cli(&args, None);
         assert_eq!(run.code, 2, "{args:?}");
@@ -52,7 +58,10 @@ fn no_command_prints_help_or_a_json_error() {
 fn version_in_both_forms() {
     // mlxk-reference §1.9, §9 item 74.
     let human = cli(&["--version"], None);
-    assert_eq!((human.code, human.stdout_text()), (0, format!("mlxk {}\n", version())));
+    assert_eq!(
+        (human.code, human.stdout_text()),
+        (0, format!("mlxk {}\n", version()))
+    );
     let run = cli(&["--version", "--json"], None);
     assert_eq!(run.code, 0);
     let env = run.json();
@@ -83,7 +92,11 @@ fn one_model_cache(root: &Path, name: &str) {
 fn cache_location_follows_huggingface_hub_precedence() {
     // PRODUCT.md difference 7.
     let tmp = tempfile::tempdir().unwrap();
-    let (hub_cache, hf_home, xdg) = (tmp.path().join("a"), tmp.path().join("home"), tmp.path().join("xdg"));
+    let (hub_cache, hf_home, xdg) = (
+        tmp.path().join("a"),
+        tmp.path().join("home"),
+        tmp.path().join("xdg"),
+    );
     one_model_cache(&hub_cache, "from-hf-hub-cache");
     one_model_cache(&hf_home.join("hub"), "from-hf-home");
     one_model_cache(&xdg.join("huggingface/hub"), "from-xdg");
@@ -97,18 +110,39 @@ fn cache_location_follows_huggingface_hub_precedence() {
             .collect()
     };
     assert_eq!(
-        names(&[("HF_HUB_CACHE", &hub_cache), ("HF_HOME", &hf_home), ("XDG_CACHE_HOME", &xdg)]),
+        names(&[
+            ("HF_HUB_CACHE", &hub_cache),
+            ("HF_HOME", &hf_home),
+            ("XDG_CACHE_HOME", &xdg)
+        ]),
         ["org/from-hf-hub-cache"]
     );
-    assert_eq!(names(&[("HUGGINGFACE_HUB_CACHE", &hub_cache), ("HF_HOME", &hf_home)]), ["org/from-hf-hub-cache"]);
-    assert_eq!(names(&[("HF_HOME", &hf_home), ("XDG_CACHE_HOME", &xdg)]), ["org/from-hf-home"]);
+    assert_eq!(
+        names(&[("HUGGINGFACE_HUB_CACHE", &hub_cache), ("HF_HOME", &hf_home)]),
+        ["org/from-hf-hub-cache"]
+    );
+    assert_eq!(
+        names(&[("HF_HOME", &hf_home), ("XDG_CACHE_HOME", &xdg)]),
+        ["org/from-hf-home"]
+    );
     assert_eq!(names(&[("XDG_CACHE_HOME", &xdg)]), ["org/from-xdg"]);
     // --cache-dir beats everything.
-    let run = cli_with("mlxk", &["list", "--all", "--json", "--cache-dir"], None, &[]);
+    let run = cli_with(
+        "mlxk",
+        &["list", "--all", "--json", "--cache-dir"],
+        None,
+        &[],
+    );
     assert_eq!(run.code, 2, "--cache-dir needs a value");
     let run = cli_with(
         "mlxk",
-        &["list", "--all", "--json", "--cache-dir", xdg.join("huggingface/hub").to_str().unwrap()],
+        &[
+            "list",
+            "--all",
+            "--json",
+            "--cache-dir",
+            xdg.join("huggingface/hub").to_str().unwrap(),
+        ],
         None,
         &[("HF_HUB_CACHE", &hub_cache)],
     );
@@ -140,7 +174,11 @@ fn a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -150,7 +188,10 @@ fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
     let env = [("MLXK_MODULE_CACHE", modules.path())];
     let first = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
     assert_eq!(first.code, 0);
-    let entries: Vec<_> = std::fs::read_dir(modules.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(modules.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "one compiled module is cached");
     let artifact = &entries[0];
     let good = std::fs::read(artifact).unwrap();
@@ -162,7 +203,11 @@ fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
     std::fs::write(artifact, &bad).unwrap();
     let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
     assert_eq!((run.code, &run.stdout), (0, &first.stdout));
-    assert_eq!(std::fs::read(artifact).unwrap(), good, "the bad entry was replaced");
+    assert_eq!(
+        std::fs::read(artifact).unwrap(),
+        good,
+        "the bad entry was replaced"
+    );
 
     // A file that is not ours at all.
     std::fs::write(artifact, b"not a module").unwrap();
@@ -174,7 +219,12 @@ fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
 fn the_module_cache_is_never_written_inside_the_hf_cache() {
     let fx = CacheFixture::new();
     let inside = fx.path().join("mlx-knife");
-    let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &[("MLXK_MODULE_CACHE", &inside)]);
+    let run = cli_with(
+        "mlxk",
+        &["list", "--json"],
+        Some(fx.path()),
+        &[("MLXK_MODULE_CACHE", &inside)],
+    );
     assert_eq!(run.code, 0);
     assert!(!inside.exists());
 }

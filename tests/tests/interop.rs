@@ -20,12 +20,36 @@ fn build_store(store: &Path) {
     let chat = "models/mlx-community/tiny-chat-4bit";
     put(store, chat, "main", "config.json", br#"{"model_type":"llama","quantization":{"bits":4,"group_size":64},"max_position_embeddings":8192}"#);
     put(store, chat, "main", "model.safetensors", &safetensors(300));
-    put(store, chat, "main", "tokenizer.json", br#"{"version":"1.0"}"#);
-    put(store, chat, "main", "tokenizer_config.json", br#"{"chat_template":"{{ m }}"}"#);
-    put(store, chat, "main", "README.md", b"---\nlibrary_name: mlx\ntags:\n- mlx\n---\n# tiny\n");
+    put(
+        store,
+        chat,
+        "main",
+        "tokenizer.json",
+        br#"{"version":"1.0"}"#,
+    );
+    put(
+        store,
+        chat,
+        "main",
+        "tokenizer_config.json",
+        br#"{"chat_template":"{{ m }}"}"#,
+    );
+    put(
+        store,
+        chat,
+        "main",
+        "README.md",
+        b"---\nlibrary_name: mlx\ntags:\n- mlx\n---\n# tiny\n",
+    );
 
     let sharded = "models/fake-org/tiny-sharded";
-    put(store, sharded, "main", "config.json", br#"{"model_type":"qwen2"}"#);
+    put(
+        store,
+        sharded,
+        "main",
+        "config.json",
+        br#"{"model_type":"qwen2"}"#,
+    );
     put(
         store,
         sharded,
@@ -33,18 +57,60 @@ fn build_store(store: &Path) {
         "model.safetensors.index.json",
         br#"{"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#,
     );
-    put(store, sharded, "main", "model-00001-of-00002.safetensors", &safetensors(100));
-    put(store, sharded, "main", "model-00002-of-00002.safetensors", &safetensors(120));
-    put(store, sharded, "main", "1_Pooling/config.json", br#"{"pooling":"mean"}"#);
-    put(store, sharded, "main", "deep/er/notes.txt", b"nested two levels");
+    put(
+        store,
+        sharded,
+        "main",
+        "model-00001-of-00002.safetensors",
+        &safetensors(100),
+    );
+    put(
+        store,
+        sharded,
+        "main",
+        "model-00002-of-00002.safetensors",
+        &safetensors(120),
+    );
+    put(
+        store,
+        sharded,
+        "main",
+        "1_Pooling/config.json",
+        br#"{"pooling":"mean"}"#,
+    );
+    put(
+        store,
+        sharded,
+        "main",
+        "deep/er/notes.txt",
+        b"nested two levels",
+    );
 
     let two = "models/fake-org/tiny-two-revs";
-    put(store, two, "main", "config.json", br#"{"model_type":"phi3"}"#);
+    put(
+        store,
+        two,
+        "main",
+        "config.json",
+        br#"{"model_type":"phi3"}"#,
+    );
     put(store, two, "main", "model.safetensors", &safetensors(64));
-    put(store, two, "v1.0", "config.json", br#"{"model_type":"phi3","v":1}"#);
+    put(
+        store,
+        two,
+        "v1.0",
+        "config.json",
+        br#"{"model_type":"phi3","v":1}"#,
+    );
     put(store, two, "v1.0", "model.safetensors", &safetensors(32));
 
-    put(store, "datasets/fake-org/tiny-data", "main", "data.csv", b"a,b\n1,2\n");
+    put(
+        store,
+        "datasets/fake-org/tiny-data",
+        "main",
+        "data.csv",
+        b"a,b\n1,2\n",
+    );
 }
 
 #[test]
@@ -56,16 +122,33 @@ fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
     let hub = FakeHub::start(&store, &["--redirect"]);
     let cache_arg = cache.to_str().unwrap();
     hf_client(&[
-        "download", "--endpoint", &hub.url, "--cache", cache_arg,
+        "download",
+        "--endpoint",
+        &hub.url,
+        "--cache",
+        cache_arg,
         "mlx-community/tiny-chat-4bit",
         "fake-org/tiny-sharded",
         "fake-org/tiny-two-revs@v1.0",
         "fake-org/tiny-two-revs",
     ]);
-    hf_client(&["download", "--endpoint", &hub.url, "--cache", cache_arg, "--repo-type", "dataset", "fake-org/tiny-data"]);
+    hf_client(&[
+        "download",
+        "--endpoint",
+        &hub.url,
+        "--cache",
+        cache_arg,
+        "--repo-type",
+        "dataset",
+        "fake-org/tiny-data",
+    ]);
 
     let scan = scan_cache_dir(&cache);
-    assert_eq!(scan["warnings"], Value::Array(vec![]), "huggingface_hub itself must be happy");
+    assert_eq!(
+        scan["warnings"],
+        Value::Array(vec![]),
+        "huggingface_hub itself must be happy"
+    );
     let (code, ours) = cli_json(&["list", "--all"], &cache);
     assert_eq!(code, 0);
 
@@ -78,8 +161,18 @@ fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
         .collect();
     let models = ours["data"]["models"].as_array().unwrap();
     let listed: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(listed, theirs.keys().copied().collect::<Vec<_>>(), "same model repos, datasets excluded");
-    assert!(scan["repos"].as_array().unwrap().iter().any(|r| r["repo_type"] == "dataset"));
+    assert_eq!(
+        listed,
+        theirs.keys().copied().collect::<Vec<_>>(),
+        "same model repos, datasets excluded"
+    );
+    assert!(
+        scan["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["repo_type"] == "dataset")
+    );
 
     for m in models {
         let repo = theirs[m["name"].as_str().unwrap()];
@@ -98,11 +191,17 @@ fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
     }
     let two = theirs["fake-org/tiny-two-revs"];
     assert_eq!(two["revisions"].as_array().unwrap().len(), 2);
-    let chat = models.iter().find(|m| m["name"] == "mlx-community/tiny-chat-4bit").unwrap();
+    let chat = models
+        .iter()
+        .find(|m| m["name"] == "mlx-community/tiny-chat-4bit")
+        .unwrap();
     assert_eq!(chat["framework"], "MLX");
     assert_eq!(chat["model_type"], "chat");
     assert_eq!(chat["context_length"], 8192);
     assert_eq!(chat["runtime_compatible"], true);
-    let sharded = models.iter().find(|m| m["name"] == "fake-org/tiny-sharded").unwrap();
+    let sharded = models
+        .iter()
+        .find(|m| m["name"] == "fake-org/tiny-sharded")
+        .unwrap();
     assert_eq!(sharded["reason"], "Incompatible framework: PyTorch");
 }

@@ -65,15 +65,31 @@ fn model_object_has_every_field_in_order() {
     assert_eq!(
         keys,
         [
-            "name", "hash", "size_bytes", "last_modified", "framework", "model_type",
-            "capabilities", "context_length", "health", "runtime_compatible", "reason", "cached",
-            "origin", "content_hash", "hash_modified", "clean"
+            "name",
+            "hash",
+            "size_bytes",
+            "last_modified",
+            "framework",
+            "model_type",
+            "capabilities",
+            "context_length",
+            "health",
+            "runtime_compatible",
+            "reason",
+            "cached",
+            "origin",
+            "content_hash",
+            "hash_modified",
+            "clean"
         ]
     );
-    let blob_sum: u64 = std::fs::read_dir(fx.path().join("models--mlx-community--Phi-3-mini-4k-instruct-4bit/blobs"))
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum();
+    let blob_sum: u64 = std::fs::read_dir(
+        fx.path()
+            .join("models--mlx-community--Phi-3-mini-4k-instruct-4bit/blobs"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().metadata().unwrap().len())
+    .sum();
     assert_eq!(m["size_bytes"], blob_sum);
     assert_eq!(m["hash"], A);
     assert_eq!(m["last_modified"], "2023-11-14T22:13:20Z");
@@ -93,31 +109,55 @@ fn frameworks_and_reasons_of_the_reference_examples() {
     let fx = zoo::zoo();
     let (_, env) = cli_json(&["list", "--all"], fx.path());
     let gguf = model(&env, "TheBloke/Llama-2-7B-Chat-GGUF");
-    assert_eq!((gguf["framework"].as_str(), gguf["model_type"].as_str()), (Some("GGUF"), Some("chat")));
+    assert_eq!(
+        (gguf["framework"].as_str(), gguf["model_type"].as_str()),
+        (Some("GGUF"), Some("chat"))
+    );
     assert_eq!(gguf["reason"], "Incompatible framework: GGUF");
     let pt = model(&env, "microsoft/DialoGPT-small");
     assert_eq!(pt["reason"], "Incompatible framework: PyTorch");
     assert_eq!(pt["model_type"], "base");
     let main = model(&env, "org/main-named");
-    assert_eq!(main["hash"], Value::Null, "a snapshot named `main` has no hash");
+    assert_eq!(
+        main["hash"],
+        Value::Null,
+        "a snapshot named `main` has no hash"
+    );
     assert_eq!(main["health"], "healthy");
-    assert_eq!(model(&env, "org/no-snapshots-dir")["reason"], "No snapshots directory found");
-    assert_eq!(model(&env, "org/empty-snapshots")["reason"], "No snapshots found");
+    assert_eq!(
+        model(&env, "org/no-snapshots-dir")["reason"],
+        "No snapshots directory found"
+    );
+    assert_eq!(
+        model(&env, "org/empty-snapshots")["reason"],
+        "No snapshots found"
+    );
     assert_eq!(model(&env, "org/empty-snapshots")["size_bytes"], 0);
     let llava = model(&env, "mlx-community/llava-test-4bit");
     assert_eq!(
         llava["reason"],
         "Vision model missing preprocessor_config.json or processor_config.json"
     );
-    assert_eq!(llava["capabilities"], json!(["text-generation", "chat", "vision"]));
+    assert_eq!(
+        llava["capabilities"],
+        json!(["text-generation", "chat", "vision"])
+    );
     assert!(
         model(&env, "org/sharded-missing")["reason"]
             .as_str()
             .unwrap()
-            .starts_with("Index/shard mismatch (mlx-vlm #624). Index references 2 shards but found 1")
+            .starts_with(
+                "Index/shard mismatch (mlx-vlm #624). Index references 2 shards but found 1"
+            )
     );
-    assert_eq!(model(&env, "org/lfs")["reason"], "LFS pointers instead of files: model.safetensors");
-    assert_eq!(model(&env, "org/interrupted")["reason"], "Interrupted download: blobs/0123abcd.1a2b3c4d.incomplete");
+    assert_eq!(
+        model(&env, "org/lfs")["reason"],
+        "LFS pointers instead of files: model.safetensors"
+    );
+    assert_eq!(
+        model(&env, "org/interrupted")["reason"],
+        "Interrupted download: blobs/0123abcd.1a2b3c4d.incomplete"
+    );
     assert_eq!(model(&env, "org/loop")["reason"], "Symlink loop: a.json");
 }
 
@@ -177,7 +217,10 @@ fn default_human_list_shows_healthy_runnable_models_only() {
 fn non_ascii_names_are_escaped_like_python() {
     let fx = zoo::zoo();
     let run = cli(&["list", "--all", "--json", "del-"], Some(fx.path()));
-    assert!(run.stdout_text().contains(r#""name": "org/m\u00f6del-\u65e5\u672c""#));
+    assert!(
+        run.stdout_text()
+            .contains(r#""name": "org/m\u00f6del-\u65e5\u672c""#)
+    );
     assert!(run.stdout.is_ascii());
 }
 

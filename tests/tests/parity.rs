@@ -54,14 +54,20 @@ fn check_parity(cache: &Path, label: &str) -> Vec<(Vec<&'static str>, Run)> {
     let cases = all_cases();
     let node_input: Vec<(Vec<String>, PathBuf)> = cases
         .iter()
-        .map(|c| (c.iter().map(|s| (*s).to_owned()).collect(), cache.to_path_buf()))
+        .map(|c| {
+            (
+                c.iter().map(|s| (*s).to_owned()).collect(),
+                cache.to_path_buf(),
+            )
+        })
         .collect();
     let node_runs = node_batch(&node_input);
     let mut out = Vec::new();
     for (case, node) in cases.into_iter().zip(node_runs) {
         let wasmtime = cli(&case, Some(cache));
         assert_eq!(
-            wasmtime.code, node.code,
+            wasmtime.code,
+            node.code,
             "[{label}] exit code differs for {case:?}\ncli stderr: {}\nnode stderr: {}",
             String::from_utf8_lossy(&wasmtime.stderr),
             String::from_utf8_lossy(&node.stderr)
@@ -98,10 +104,14 @@ fn every_case_is_identical_on_the_zoo() {
         .unwrap()
         .1;
     assert_eq!(list_all.json()["data"]["count"], 19);
-    let secret_free = runs
-        .iter()
-        .all(|(_, r)| !r.stdout_text().contains(zoo::SECRET) && !String::from_utf8_lossy(&r.stderr).contains(zoo::SECRET));
-    assert!(secret_free, "a byte of the file outside the cache leaked into an output");
+    let secret_free = runs.iter().all(|(_, r)| {
+        !r.stdout_text().contains(zoo::SECRET)
+            && !String::from_utf8_lossy(&r.stderr).contains(zoo::SECRET)
+    });
+    assert!(
+        secret_free,
+        "a byte of the file outside the cache leaked into an output"
+    );
 }
 
 #[test]
@@ -120,4 +130,3 @@ fn every_case_is_identical_when_the_cache_is_missing() {
     assert_eq!(run.json()["data"]["count"], 0);
     assert!(!missing.exists(), "listing must not create the cache");
 }
-

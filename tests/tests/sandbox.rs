@@ -50,11 +50,17 @@ fn escaping_cache() -> CacheFixture {
     // The repo's own blobs folder is a link out of the cache.
     let blobs_out = fx.model("evil/blobs-link");
     std::os::unix::fs::symlink(outside, blobs_out.path().join("blobs")).unwrap();
-    blobs_out.snapshot(A).link("config.json", "../../blobs/config.json");
+    blobs_out
+        .snapshot(A)
+        .link("config.json", "../../blobs/config.json");
     // The snapshots folder itself is a link out of the cache.
     let snaps_out = fx.model("evil/snapshots-link");
     fs::create_dir_all(outside.join("snaps").join(A)).unwrap();
-    fs::copy(outside.join("config.json"), outside.join("snaps").join(A).join("config.json")).unwrap();
+    fs::copy(
+        outside.join("config.json"),
+        outside.join("snaps").join(A).join("config.json"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(outside.join("snaps"), snaps_out.path().join("snapshots")).unwrap();
     fx.freeze_mtimes();
     fx
@@ -63,8 +69,14 @@ fn escaping_cache() -> CacheFixture {
 fn assert_no_leak(label: &str, stdout: &[u8], stderr: &[u8]) {
     let out = String::from_utf8_lossy(stdout);
     let err = String::from_utf8_lossy(stderr);
-    assert!(!out.contains(SECRET) && !err.contains(SECRET), "[{label}] secret leaked:\n{out}\n{err}");
-    assert!(!out.contains(&CONTEXT_MARKER.to_string()), "[{label}] outside config was read:\n{out}");
+    assert!(
+        !out.contains(SECRET) && !err.contains(SECRET),
+        "[{label}] secret leaked:\n{out}\n{err}"
+    );
+    assert!(
+        !out.contains(&CONTEXT_MARKER.to_string()),
+        "[{label}] outside config was read:\n{out}"
+    );
 }
 
 #[test]
@@ -77,7 +89,12 @@ fn links_out_of_the_cache_are_reported_and_never_followed() {
     ];
     let node_cases: Vec<_> = argvs
         .iter()
-        .map(|a| (a.iter().map(|s| (*s).to_owned()).collect(), fx.path().to_path_buf()))
+        .map(|a| {
+            (
+                a.iter().map(|s| (*s).to_owned()).collect(),
+                fx.path().to_path_buf(),
+            )
+        })
         .collect();
     let node_runs = node_batch(&node_cases);
     for (argv, node) in argvs.iter().zip(node_runs) {
@@ -100,14 +117,30 @@ fn links_out_of_the_cache_are_reported_and_never_followed() {
     ] {
         let m = get(name);
         assert_eq!(m["health"], "unhealthy", "{name}");
-        assert_eq!(m["reason"], format!("Link escapes the cache: {first_link}"), "{name}");
-        assert_ne!(m["framework"], "MLX", "{name}: the outside model card was read");
+        assert_eq!(
+            m["reason"],
+            format!("Link escapes the cache: {first_link}"),
+            "{name}"
+        );
+        assert_ne!(
+            m["framework"], "MLX",
+            "{name}: the outside model card was read"
+        );
         assert_eq!(m["context_length"], Value::Null, "{name}");
     }
     let dirlink = get("evil/dirlink");
     assert_eq!(dirlink["reason"], "Link escapes the cache: rel-weights");
-    assert!(dirlink["size_bytes"].as_u64().unwrap() < 100, "files behind a linked folder were counted");
-    assert_eq!(get("evil/blobs-link")["reason"], "Link escapes the cache: config.json");
+    assert!(
+        dirlink["size_bytes"].as_u64().unwrap() < 100,
+        "files behind a linked folder were counted"
+    );
+    assert_eq!(
+        get("evil/blobs-link")["reason"],
+        "Link escapes the cache: config.json"
+    );
     // A snapshots/ folder that is a link is not a snapshots folder.
-    assert_eq!(get("evil/snapshots-link")["reason"], "No snapshots directory found");
+    assert_eq!(
+        get("evil/snapshots-link")["reason"],
+        "No snapshots directory found"
+    );
 }

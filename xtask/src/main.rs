@@ -56,7 +56,9 @@ fn cargo() -> Command {
 fn status(cmd: &mut Command) -> Result {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: $ {shown}");
-    let st = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let st = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
     if st.success() {
         Ok(())
     } else {
@@ -69,18 +71,35 @@ fn ensure_wasm_target() -> Result {
         .args(["target", "list", "--installed"])
         .current_dir(root())
         .output();
-    let installed = out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == WASM_TARGET));
+    let installed = out.is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.trim() == WASM_TARGET)
+    });
     if !installed {
-        status(Command::new("rustup").args(["target", "add", WASM_TARGET]).current_dir(root()))
-            .map_err(|e| format!("{e}: the {WASM_TARGET} target is required to build the core"))?;
+        status(
+            Command::new("rustup")
+                .args(["target", "add", WASM_TARGET])
+                .current_dir(root()),
+        )
+        .map_err(|e| format!("{e}: the {WASM_TARGET} target is required to build the core"))?;
     }
     Ok(())
 }
 
 fn build() -> Result {
     ensure_wasm_target()?;
-    status(cargo().args(["build", "--release", "-p", "core-wasm", "--target", WASM_TARGET]))?;
-    let wasm = target_dir().join(WASM_TARGET).join("release/core-wasm.wasm");
+    status(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "core-wasm",
+        "--target",
+        WASM_TARGET,
+    ]))?;
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join("release/core-wasm.wasm");
     std::fs::copy(&wasm, root().join("npm/core.wasm"))
         .map_err(|e| format!("copy {} to npm/: {e}", wasm.display()))?;
     status(cargo().args(["build", "--release", "-p", "host"]))
@@ -110,10 +129,18 @@ struct Tally {
 impl Tally {
     /// Reads cargo's `test result: ok. 3 passed; 0 failed; …` and node's `# pass 3`.
     fn observe(&mut self, line: &str) {
-        let num = |s: &str| s.trim().split_whitespace().next().and_then(|n| n.parse::<u64>().ok());
+        let num = |s: &str| {
+            s.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        };
         if let Some(rest) = line.strip_prefix("test result: ") {
             for part in rest.split(';') {
-                let part = part.trim().trim_start_matches("ok.").trim_start_matches("FAILED.").trim();
+                let part = part
+                    .trim()
+                    .trim_start_matches("ok.")
+                    .trim_start_matches("FAILED.")
+                    .trim();
                 if let Some(n) = part.strip_suffix(" passed").and_then(num) {
                     self.passed += n;
                 } else if let Some(n) = part.strip_suffix(" failed").and_then(num) {
@@ -154,14 +181,23 @@ fn python_venv() -> Result<PathBuf> {
     let python = venv.join("bin/python");
     let has_hub = python.is_file()
         && Command::new(&python)
-            .args(["-c", &format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'")])
+            .args([
+                "-c",
+                &format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'"),
+            ])
             .status()
             .is_ok_and(|s| s.success());
     if !has_hub {
         status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
         status(
             Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
                 .arg(format!("huggingface_hub=={HF_HUB_VERSION}")),
         )?;
     }
@@ -177,23 +213,48 @@ fn npm(args: &[&str]) -> Command {
 fn test() -> Result {
     let mut tally = Tally::default();
     status(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    status(cargo().args(["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     status(cargo().args([
-        "clippy", "--release", "-p", "core-wasm", "--target", WASM_TARGET, "--", "-D", "warnings",
+        "clippy",
+        "--release",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    status(cargo().args([
+        "clippy",
+        "--release",
+        "-p",
+        "core-wasm",
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
     ]))?;
     let python = python_venv()?;
-    status(npm(&["install", "--no-audit", "--no-fund", "--loglevel=error"]))?;
-    let mut results = Vec::new();
-    results.push(counted(
-        cargo()
-            .args(["test", "--release", "--workspace", "--no-fail-fast"])
-            .env("MLXK_TEST_PYTHON", &python),
-        &mut tally,
-    ));
-    results.push(counted(&mut npm(&["test"]), &mut tally));
-    results.push(status(&mut npm(&["run", "typecheck"])));
+    status(&mut npm(&[
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+    ]))?;
+    let results = [
+        counted(
+            cargo()
+                .args(["test", "--release", "--workspace", "--no-fail-fast"])
+                .env("MLXK_TEST_PYTHON", &python),
+            &mut tally,
+        ),
+        counted(&mut npm(&["test"]), &mut tally),
+        status(&mut npm(&["run", "typecheck"])),
+    ];
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    let failures: Vec<String> = results.into_iter().filter_map(std::result::Result::err).collect();
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(std::result::Result::err)
+        .collect();
     if failures.is_empty() && tally.failed == 0 {
         Ok(())
     } else {

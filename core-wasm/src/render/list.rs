@@ -50,7 +50,8 @@ pub fn table(data: &ListData, args: &ListArgs, now: SystemTime) -> String {
     }
     let mut rows = Vec::new();
     for m in &data.models {
-        if !args.all && !(m.health == "healthy" && m.runtime_compatible) {
+        let runnable = m.health == "healthy" && m.runtime_compatible;
+        if !(args.all || runnable) {
             continue;
         }
         let name = if args.verbose {
@@ -60,7 +61,9 @@ pub fn table(data: &ListData, args: &ListArgs, now: SystemTime) -> String {
         };
         let mut row = vec![
             name.to_owned(),
-            m.hash.as_deref().map_or("-".into(), |h| h.chars().take(7).collect()),
+            m.hash
+                .as_deref()
+                .map_or("-".into(), |h| h.chars().take(7).collect()),
             humanize_size(m.size_bytes),
             human_age(&m.last_modified, now),
             "cache".to_owned(),

@@ -66,7 +66,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut word: Vec<char> = word.chars().collect();
         loop {
             let cur = current.chars().count();
-            let room = if cur == 0 { width } else { width.saturating_sub(cur + 1) };
+            let room = if cur == 0 {
+                width
+            } else {
+                width.saturating_sub(cur + 1)
+            };
             if word.len() <= room {
                 if cur > 0 {
                     current.push(' ');
@@ -110,14 +114,24 @@ mod tests {
             vec!["Incompatible framework:", "PyTorch"]
         );
         assert_eq!(
-            wrap("Vision model missing preprocessor_config.json or processo...", 26),
-            vec!["Vision model missing", "preprocessor_config.json", "or processo..."]
+            wrap(
+                "Vision model missing preprocessor_config.json or processo...",
+                26
+            ),
+            vec![
+                "Vision model missing",
+                "preprocessor_config.json",
+                "or processo..."
+            ]
         );
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
     }
 
     #[test]
     fn empty_table_is_header_and_rule() {
-        assert_eq!(table(&["Name", "Hash"], &[], &[]), "Name | Hash\n-----+-----\n");
+        assert_eq!(
+            table(&["Name", "Hash"], &[], &[]),
+            "Name | Hash\n-----+-----\n"
+        );
     }
 }

@@ -1,1 +1,3 @@
-fn main() -> std::process::ExitCode { mlxk_host::main_with(true) }
+fn main() -> std::process::ExitCode {
+    mlxk_host::main_with(true)
+}

@@ -9,7 +9,11 @@ use crate::cli::ListArgs;
 /// Lists cached models.
 pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
     let mut argv = vec!["list".to_owned()];
-    for (on, flag) in [(args.all, "--all"), (args.health, "--health"), (args.verbose, "--verbose")] {
+    for (on, flag) in [
+        (args.all, "--all"),
+        (args.health, "--health"),
+        (args.verbose, "--verbose"),
+    ] {
         if on {
             argv.push(flag.to_owned());
         }

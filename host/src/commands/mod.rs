@@ -72,7 +72,12 @@ fn limits() -> Limits {
 }
 
 /// Runs `args` (without argv[0]) in the sandbox and prints what it printed.
-pub fn run_guest(ctx: &Context, command: CommandName, args: Vec<String>, perms: FsPerms) -> ExitStatus {
+pub fn run_guest(
+    ctx: &Context,
+    command: CommandName,
+    args: Vec<String>,
+    perms: FsPerms,
+) -> ExitStatus {
     let mut argv = vec![ctx.program.clone()];
     argv.extend(args);
     if ctx.json {

@@ -12,5 +12,10 @@ pub fn run(ctx: &Context) -> ExitStatus {
         cache_dir: std::path::PathBuf::new(),
         ..ctx.clone()
     };
-    run_guest(&ctx, CommandName::Version, vec!["--version".into()], FsPerms::ReadOnly)
+    run_guest(
+        &ctx,
+        CommandName::Version,
+        vec!["--version".into()],
+        FsPerms::ReadOnly,
+    )
 }
