@@ -96,6 +96,7 @@ stdout. SIGTERM or SIGINT stop it cleanly with exit code 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -105,12 +106,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterable
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 REPO_TYPES = ("models", "datasets", "spaces", "kernels")
 RESOLVE_PREFIXES = ("datasets", "spaces", "kernels")
@@ -135,7 +136,7 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
 
 def iso_utc(ts: float) -> str:
     """Hub timestamp format, ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -252,7 +253,7 @@ class Snapshot:
         def wanted(path: str) -> bool:
             if not path.startswith(prefix):
                 return False
-            return recursive or "/" not in path[len(prefix):]
+            return recursive or "/" not in path[len(prefix) :]
 
         items = [self.dir_item(d) for d in self.directories if wanted(d)]
         items += [f.tree_item() for p, f in self.files.items() if wanted(p)]
@@ -493,8 +494,13 @@ class HubHandler(BaseHTTPRequestHandler):
             self.send_header(key, str(value))
         self.end_headers()
 
-    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str | int] | None = None,
-               content_type: str = "application/json") -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str | int] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         all_headers: dict[str, str | int] = {"Content-Type": content_type, "Content-Length": len(body)}
         all_headers.update(headers or {})
         self._start(status, all_headers)
@@ -541,11 +547,18 @@ class HubHandler(BaseHTTPRequestHandler):
         if state == "granted":
             return True
         if state == "none":
-            self._error(401, "GatedRepo", f"Access to model {repo.repo_id} is restricted. You must have access "
-                        "to it and be authenticated to access it. Please log in.")
+            self._error(
+                401,
+                "GatedRepo",
+                f"Access to model {repo.repo_id} is restricted. You must have access "
+                "to it and be authenticated to access it. Please log in.",
+            )
         else:
-            self._error(403, "GatedRepo", f"Access to model {repo.repo_id} is restricted and you are not in "
-                        "the authorized list.")
+            self._error(
+                403,
+                "GatedRepo",
+                f"Access to model {repo.repo_id} is restricted and you are not in the authorized list.",
+            )
         return False
 
     # -- routing ----------------------------------------------------------------
@@ -574,9 +587,15 @@ class HubHandler(BaseHTTPRequestHandler):
     def _route_api(self, method: str, segments: list[str], query: dict[str, list[str]]) -> None:
         if segments == ["whoami-v2"] and method in ("GET", "HEAD"):
             if self._token_state() == "granted":
-                self._json({"type": "user", "name": "fakehub-user", "fullname": "Fake Hub User", "orgs": [],
-                            "auth": {"type": "access_token", "accessToken": {"displayName": "test",
-                                                                             "role": "read"}}})
+                self._json(
+                    {
+                        "type": "user",
+                        "name": "fakehub-user",
+                        "fullname": "Fake Hub User",
+                        "orgs": [],
+                        "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "read"}},
+                    }
+                )
             else:
                 self._error(401, None, "Invalid credentials in Authorization header")
             return
@@ -640,7 +659,7 @@ class HubHandler(BaseHTTPRequestHandler):
         recursive = is_truthy((query.get("recursive") or [None])[0])
         items = snap.tree_items(path, recursive)
         if items is None:
-            self._error(404, "EntryNotFound", f"{path} does not exist on \"{revision}\"", snap.commit)
+            self._error(404, "EntryNotFound", f'{path} does not exist on "{revision}"', snap.commit)
             return
         try:
             cursor = max(0, int((query.get("cursor") or ["0"])[0]))
@@ -680,8 +699,7 @@ class HubHandler(BaseHTTPRequestHandler):
             if snap.branch.startswith("refs/pr/"):
                 pulls.append({"name": snap.branch, "ref": snap.branch, "targetCommit": snap.commit})
             else:
-                branches.append({"name": snap.branch, "ref": f"refs/heads/{snap.branch}",
-                                 "targetCommit": snap.commit})
+                branches.append({"name": snap.branch, "ref": f"refs/heads/{snap.branch}", "targetCommit": snap.commit})
         payload: dict = {"branches": branches, "tags": [], "converts": []}
         if is_truthy((query.get("include_prs") or [None])[0]):
             payload["pullRequests"] = pulls
@@ -704,7 +722,7 @@ class HubHandler(BaseHTTPRequestHandler):
             return
         stored = snap.files.get(path)
         if stored is None:
-            self._error(404, "EntryNotFound", f"{path} does not exist on \"{revision}\"", snap.commit)
+            self._error(404, "EntryNotFound", f'{path} does not exist on "{revision}"', snap.commit)
             return
         headers: dict[str, str | int] = {"X-Repo-Commit": snap.commit, "ETag": f'"{stored.oid}"'}
         if stored.is_lfs:
@@ -731,10 +749,10 @@ class HubHandler(BaseHTTPRequestHandler):
         if self._method == "HEAD":
             self._start(200, {"Content-Type": "application/octet-stream", "Content-Length": size, **headers})
             return
-        if opts.fail_first and stored.matches(opts.fail_glob or ["*"]):
-            if self.server.count_get(stored) < opts.fail_first:
-                self._error(500, None, "Injected failure (--fail-first)")
-                return
+        failing = opts.fail_first and stored.matches(opts.fail_glob or ["*"])
+        if failing and self.server.count_get(stored) < opts.fail_first:
+            self._error(500, None, "Injected failure (--fail-first)")
+            return
         start, end = 0, size - 1
         status = 200
         spec = self.headers.get("Range")
@@ -776,10 +794,8 @@ class HubHandler(BaseHTTPRequestHandler):
         if to_send < length:
             self.close_connection = True
             self.wfile.flush()
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(2)
-            except OSError:
-                pass
 
 
 # --------------------------------------------------------------------------- main
@@ -791,21 +807,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--store", required=True, type=Path, help="store directory (see module doc)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
     parser.add_argument("--redirect", action="store_true", help="302 LFS files to the /cdn endpoint")
-    parser.add_argument("--cdn-host", default="localhost",
-                        help="host name used in redirect URLs (default localhost: another origin)")
+    parser.add_argument(
+        "--cdn-host", default="localhost", help="host name used in redirect URLs (default localhost: another origin)"
+    )
     parser.add_argument("--token", help="bearer token that opens gated and private repos")
     parser.add_argument("--log", type=Path, help="append one JSON line per request to this file")
     parser.add_argument("--page-size", type=int, default=1000, help="tree items per page")
-    parser.add_argument("--truncate", action="append", default=[], metavar="GLOB",
-                        help="send half of a body that starts at byte 0, then close")
-    parser.add_argument("--corrupt", action="append", default=[], metavar="GLOB",
-                        help="flip the byte at size//2")
-    parser.add_argument("--slow", action="append", default=[], metavar="GLOB",
-                        help="sleep 50 ms between 64 KiB chunks")
-    parser.add_argument("--fail-first", type=int, default=0, metavar="N",
-                        help="the first N GETs of each file answer 500")
-    parser.add_argument("--fail-glob", action="append", default=[], metavar="GLOB",
-                        help="files --fail-first applies to (default: all)")
+    parser.add_argument(
+        "--truncate",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="send half of a body that starts at byte 0, then close",
+    )
+    parser.add_argument("--corrupt", action="append", default=[], metavar="GLOB", help="flip the byte at size//2")
+    parser.add_argument("--slow", action="append", default=[], metavar="GLOB", help="sleep 50 ms between 64 KiB chunks")
+    parser.add_argument(
+        "--fail-first", type=int, default=0, metavar="N", help="the first N GETs of each file answer 500"
+    )
+    parser.add_argument(
+        "--fail-glob", action="append", default=[], metavar="GLOB", help="files --fail-first applies to (default: all)"
+    )
     parser.add_argument("--verbose", action="store_true", help="access log on stderr")
     args = parser.parse_args(argv)
     if args.page_size < 1:

@@ -46,8 +46,14 @@ def _prepare_env(endpoint: str | None = None, offline: bool = False) -> str:
     """Set the client's environment; returns the temporary HF_HOME to remove later."""
     home = tempfile.mkdtemp(prefix="hf_client_home_")
     os.environ["HF_HOME"] = home
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-                "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    for var in (
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+    ):
         os.environ.pop(var, None)
     os.environ.update(
         {
@@ -73,7 +79,7 @@ def _split_spec(spec: str) -> tuple[str, str]:
 
 def cmd_download(args: argparse.Namespace) -> int:
     """snapshot_download every spec into the cache."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # noqa: PLC0415 (after _prepare_env)
 
     for spec in args.specs:
         repo_id, revision = _split_spec(spec)
@@ -90,7 +96,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Print scan_cache_dir as JSON."""
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import scan_cache_dir  # noqa: PLC0415 (after _prepare_env)
 
     cache = Path(args.cache)
     info = scan_cache_dir(cache)
@@ -134,7 +140,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_offline_check(args: argparse.Namespace) -> int:
     """Prove the cache serves the repo with the network disabled."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # noqa: PLC0415 (after _prepare_env)
 
     repo_id, revision = _split_spec(args.spec)
     path = snapshot_download(

@@ -5,6 +5,7 @@
 pub mod fixture;
 pub mod hub;
 pub mod runners;
+pub mod schema;
 pub mod zoo;
 
 pub use fixture::{CacheFixture, Repo, Snapshot, safetensors};

@@ -89,6 +89,9 @@ fn check_parity(cache: &Path, label: &str) -> Vec<(Vec<&'static str>, Run)> {
             !wasmtime.stdout.is_empty() || !wasmtime.stderr.is_empty(),
             "[{label}] {case:?} printed nothing"
         );
+        if case.contains(&"--json") {
+            tests::schema::assert_valid(&wasmtime.json());
+        }
         out.push((case, wasmtime));
     }
     out
