@@ -125,8 +125,8 @@ fn reference_rules(
 
 fn indexed(fs: &CacheFs, m: &Manifest, index: &str) -> Check {
     let parsed = m
-        .real_path(index)
-        .and_then(|p| manifest::read_json(fs, p))
+        .get(index)
+        .and_then(|e| manifest::read_json_sized(fs, e.real_path()?, e.file_size()))
         .ok_or("Invalid index file")?;
     let weight_map = parsed
         .get("weight_map")
@@ -269,9 +269,11 @@ fn is_lfs_pointer(fs: &CacheFs, e: &Entry) -> bool {
     let (Some(size), Some(real)) = (e.file_size(), e.real_path()) else {
         return false;
     };
+    // A pointer is at least its header long; shorter files need no read.
     size < LFS_MAX_SIZE
+        && size >= LFS_HEADER.len() as u64
         && fs
-            .read_prefix(real, LFS_PROBE_BYTES)
+            .read_prefix_sized(real, LFS_PROBE_BYTES, Some(size))
             .is_ok_and(|b| b.windows(LFS_HEADER.len()).any(|w| w == LFS_HEADER))
 }
 

@@ -54,8 +54,8 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         Ok(r) => r,
         Err(e) => return usage_error(argv, &e, json),
     };
-    let mut fs = fs::CacheFs::new(root);
-    let outcome = commands::dispatch(&req, &mut fs, now);
+    let fs = fs::CacheFs::new(root);
+    let outcome = commands::dispatch(&req, &fs, now);
     let env = &outcome.envelope;
     if req.json {
         return Output {

@@ -29,10 +29,13 @@ pub enum JsonFile {
 impl JsonFile {
     /// Reads and parses `path` of the manifest.
     pub fn load(fs: &CacheFs, manifest: &Manifest, path: &str) -> Self {
-        let Some(real) = manifest.real_path(path) else {
+        let Some(entry) = manifest.get(path) else {
             return Self::Missing;
         };
-        match read_json(fs, real) {
+        let (Some(real), size) = (entry.real_path(), entry.file_size()) else {
+            return Self::Missing;
+        };
+        match read_json_sized(fs, real, size) {
             Some(v) => Self::Parsed(v),
             None => Self::Invalid,
         }
@@ -54,7 +57,19 @@ impl JsonFile {
 
 /// Reads and parses a JSON file at a link-free cache path, refusing oversized files.
 pub fn read_json(fs: &CacheFs, real: &Path) -> Option<Value> {
-    let bytes = fs.read_prefix(real, MAX_JSON_BYTES + 1).ok()?;
+    read_json_sized(fs, real, None)
+}
+
+/// [`read_json`] when the size is known from the manifest.
+pub fn read_json_sized(fs: &CacheFs, real: &Path, size: Option<u64>) -> Option<Value> {
+    if size.is_some_and(|s| s > MAX_JSON_BYTES as u64) {
+        return None;
+    }
+    let bytes = match size {
+        Some(_) => fs.read_prefix_sized(real, MAX_JSON_BYTES + 1, size),
+        None => fs.read_prefix(real, MAX_JSON_BYTES + 1),
+    }
+    .ok()?;
     if bytes.len() > MAX_JSON_BYTES {
         return None;
     }
@@ -126,25 +141,34 @@ fn chat_template_in(obj: Option<&Map<String, Value>>) -> bool {
 /// tokenizer.json can be many MB: look for the literal `"chat_template"` in chunks, and
 /// parse only when it is there (the reference's byte gate).
 fn probe_tokenizer_json(fs: &CacheFs, manifest: &Manifest) -> bool {
-    let Some(real) = manifest.real_path("tokenizer.json") else {
+    let Some(entry) = manifest.get("tokenizer.json") else {
         return false;
     };
-    if !file_contains(fs, real, b"\"chat_template\"") {
+    let (Some(real), size) = (entry.real_path(), entry.file_size()) else {
+        return false;
+    };
+    if !file_contains(fs, real, size, b"\"chat_template\"") {
         return false;
     }
-    read_json(fs, real)
+    read_json_sized(fs, real, size)
         .as_ref()
         .and_then(Value::as_object)
         .is_some_and(|o| chat_template_in(Some(o)))
 }
 
-/// Streams a file looking for `needle`, without holding more than two chunks.
-pub fn file_contains(fs: &CacheFs, real: &Path, needle: &[u8]) -> bool {
+/// Streams a file looking for `needle`, holding at most one chunk (sized to the file
+/// when its size is known, so small files cost a small buffer).
+pub fn file_contains(fs: &CacheFs, real: &Path, size: Option<u64>, needle: &[u8]) -> bool {
     use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(fs.host_path(real)) else {
+    let Ok(mut file) = fs.open_file(real) else {
         return false;
     };
-    let mut buf = vec![0u8; PROBE_CHUNK + needle.len()];
+    let chunk = size.map_or(PROBE_CHUNK, |s| {
+        usize::try_from(s)
+            .unwrap_or(PROBE_CHUNK)
+            .clamp(1, PROBE_CHUNK)
+    });
+    let mut buf = vec![0u8; chunk + needle.len()];
     let mut carry = 0;
     loop {
         let Ok(n) = file.read(&mut buf[carry..]) else {
@@ -164,10 +188,13 @@ pub fn file_contains(fs: &CacheFs, real: &Path, needle: &[u8]) -> bool {
 
 /// README.md front matter with `library_name: mlx`, or `mlx` among its tags.
 fn readme_says_mlx(fs: &CacheFs, manifest: &Manifest) -> bool {
-    let Some(real) = manifest.real_path("README.md") else {
+    let Some(entry) = manifest.get("README.md") else {
         return false;
     };
-    let Ok(bytes) = fs.read_prefix(real, MAX_README_BYTES) else {
+    let Some(real) = entry.real_path() else {
+        return false;
+    };
+    let Ok(bytes) = fs.read_prefix_sized(real, MAX_README_BYTES, entry.file_size()) else {
         return false;
     };
     front_matter_says_mlx(&String::from_utf8_lossy(&bytes))

@@ -32,13 +32,13 @@ pub struct Evaluation {
 }
 
 /// Evaluates a model repo at `revision` (a snapshot-name prefix) or the default snapshot.
-pub fn evaluate(fs: &mut CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Evaluation {
+pub fn evaluate(fs: &CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Evaluation {
     let selection = snapshot::select(fs, &repo.folder, revision);
     let dir = match &selection {
         Selection::Snapshot { revision, .. } => layout::snapshot_dir(&repo.folder, revision),
         _ => layout::repo_dir(&repo.folder),
     };
-    let modified = fs.symlink_metadata(&dir).and_then(|m| m.modified()).ok();
+    let modified = fs.lstat(&dir).ok().and_then(|st| st.modified);
     let manifest = Manifest::walk(fs, &dir);
     let files = ModelFiles::load(fs, &manifest);
     let class = classify::classify(&repo.repo_id, &manifest, &files);
@@ -90,6 +90,8 @@ pub fn evaluate(fs: &mut CacheFs, repo: &CachedRepo, revision: Option<&str>) -> 
         clean: None,
         quantization: None,
     };
+    // Descriptors opened for this repo are not needed for the next one.
+    fs.release();
     Evaluation {
         object,
         selection,

@@ -2,7 +2,7 @@
 //! shared `blobs` store, OS litter, stray files) are skipped, never fatal; a missing root
 //! is an empty cache.
 
-use crate::fs::CacheFs;
+use crate::fs::{CacheFs, Kind};
 use crate::naming::{self, RepoType};
 
 /// One repo folder at the cache root.
@@ -54,12 +54,12 @@ pub fn scan_cache(fs: &CacheFs) -> CacheInfo {
             return info;
         }
     };
-    for (name, ft) in entries {
+    for (name, kind) in entries {
         if let Some((repo_type, repo_id)) = naming::parse_repo_folder(&name) {
             info.repos.push(CachedRepo {
                 repo_type,
                 repo_id,
-                is_dir: ft.is_dir(),
+                is_dir: kind == Kind::Dir,
                 folder: name,
             });
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::fs::{CacheFs, Resolved};
+use crate::fs::{CacheFs, Kind, Resolved};
 use crate::layout;
 use crate::naming::is_commit_hash;
 
@@ -59,20 +59,16 @@ pub struct SnapshotDir {
 /// The snapshot folders of a repo, sorted by name; `None` when `snapshots/` is missing.
 pub fn list_snapshots(fs: &CacheFs, folder: &str) -> Option<Vec<SnapshotDir>> {
     let dir = layout::snapshots_dir(folder);
-    let meta = fs.symlink_metadata(&dir).ok()?;
-    if !meta.is_dir() {
+    if fs.lstat(&dir).ok()?.kind != Kind::Dir {
         return None;
     }
     let entries = fs.read_dir(&dir).unwrap_or_default();
     Some(
         entries
             .into_iter()
-            .filter(|(_, ft)| ft.is_dir())
+            .filter(|(_, kind)| *kind == Kind::Dir)
             .map(|(name, _)| {
-                let modified = fs
-                    .symlink_metadata(&dir.join(&name))
-                    .and_then(|m| m.modified())
-                    .ok();
+                let modified = fs.lstat(&dir.join(&name)).ok().and_then(|st| st.modified);
                 SnapshotDir {
                     revision: name,
                     modified,
@@ -184,7 +180,7 @@ pub struct Manifest {
 impl Manifest {
     /// Walks `dir` (cache-relative): real folders are descended, links are followed
     /// lexically and recorded with what they resolve to.
-    pub fn walk(fs: &mut CacheFs, dir: &Path) -> Self {
+    pub fn walk(fs: &CacheFs, dir: &Path) -> Self {
         let mut manifest = Manifest {
             dir: dir.to_path_buf(),
             ..Manifest::default()
@@ -215,7 +211,7 @@ impl Manifest {
     }
 }
 
-fn walk_into(fs: &mut CacheFs, dir: &Path, prefix: &str, depth: usize, out: &mut Manifest) {
+fn walk_into(fs: &CacheFs, dir: &Path, prefix: &str, depth: usize, out: &mut Manifest) {
     if depth > MAX_DEPTH {
         out.unreadable_dirs
             .push((prefix.to_owned(), "nested too deep".to_owned()));
@@ -228,18 +224,18 @@ fn walk_into(fs: &mut CacheFs, dir: &Path, prefix: &str, depth: usize, out: &mut
             return;
         }
     };
-    for (name, ft) in listing {
+    for (name, kind) in listing {
         let rel = dir.join(&name);
         let path = if prefix.is_empty() {
             name.clone()
         } else {
             format!("{prefix}/{name}")
         };
-        if ft.is_dir() {
+        if kind == Kind::Dir {
             walk_into(fs, &rel, &path, depth + 1, out);
             continue;
         }
-        let (state, is_link) = if ft.is_symlink() {
+        let (state, is_link) = if kind == Kind::Symlink {
             (fs.follow_link(&rel), true)
         } else {
             (fs.resolve(&rel), false)

@@ -11,7 +11,7 @@ use crate::request::ListArgs;
 use crate::scan;
 
 /// Lists the models whose full name contains `pattern` (case-insensitive).
-pub fn run(args: &ListArgs, fs: &mut CacheFs, now: SystemTime) -> Outcome {
+pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
     let info = scan::scan_cache(fs);
     let needle = args.pattern.trim().to_lowercase();
     let repos: Vec<_> = info

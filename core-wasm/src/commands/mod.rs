@@ -19,7 +19,7 @@ pub struct Outcome {
 }
 
 /// Runs a parsed request against the cache at `fs`.
-pub fn dispatch(req: &Request, fs: &mut CacheFs, now: SystemTime) -> Outcome {
+pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
     match &req.command {
         Command::List(args) => list::run(args, fs, now),
         Command::Version => version::run(&req.program),

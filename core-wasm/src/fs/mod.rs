@@ -8,11 +8,17 @@
 //! means no `canonicalize` is ever needed. Folders on a resolved path are checked once to
 //! be real folders, so a symlinked `blobs/` cannot smuggle a path out either.
 
+pub mod dir;
+
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use std::time::SystemTime;
+
+pub use dir::{Dir, Kind, Stat};
 
 /// How many links one path may chain through (huggingface_hub's Xet store needs two).
 pub const MAX_LINK_HOPS: usize = 8;
@@ -38,7 +44,8 @@ pub enum Resolved {
         /// The link text as stored.
         target: String,
     },
-    /// A link that points outside the cache (absolute, or `..` past the root).
+    /// A link that points outside the cache (absolute, or `..` past the root), or through
+    /// a linked folder.
     Escapes {
         /// The link text as stored (may be empty if the sandbox refused to read it).
         target: String,
@@ -56,8 +63,8 @@ pub enum Resolved {
 #[derive(Debug)]
 pub struct CacheFs {
     root: PathBuf,
-    /// Folders already checked to be real (`true`) or not (`false`).
-    real_dirs: HashMap<PathBuf, bool>,
+    /// Open real folders by cache-relative path; released after each repo.
+    dirs: RefCell<HashMap<PathBuf, Rc<Dir>>>,
 }
 
 impl CacheFs {
@@ -65,7 +72,7 @@ impl CacheFs {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
-            real_dirs: HashMap::new(),
+            dirs: RefCell::new(HashMap::new()),
         }
     }
 
@@ -83,43 +90,117 @@ impl CacheFs {
         }
     }
 
+    /// The open real folder at `rel`, opening each component without following links.
+    pub fn dir(&self, rel: &Path) -> io::Result<Rc<Dir>> {
+        if let Some(d) = self.dirs.borrow().get(rel) {
+            return Ok(Rc::clone(d));
+        }
+        let dir = match rel.parent() {
+            None => Dir::preopen(&self.root)?,
+            Some(parent) => {
+                let (_, name) = dir::split(rel)?;
+                self.dir(parent)?.open_dir(&name)?
+            }
+        };
+        let dir = Rc::new(dir);
+        self.dirs
+            .borrow_mut()
+            .insert(rel.to_path_buf(), Rc::clone(&dir));
+        Ok(dir)
+    }
+
+    /// Closes every folder opened so far except the root (call between repos, so a large
+    /// cache never holds thousands of descriptors).
+    pub fn release(&self) {
+        self.dirs
+            .borrow_mut()
+            .retain(|path, _| path.as_os_str().is_empty());
+    }
+
     /// `lstat` of a cache-relative path.
-    pub fn symlink_metadata(&self, rel: &Path) -> io::Result<fs::Metadata> {
-        fs::symlink_metadata(self.host_path(rel))
+    pub fn lstat(&self, rel: &Path) -> io::Result<Stat> {
+        if rel.as_os_str().is_empty() {
+            self.dir(rel)?;
+            return Ok(Stat {
+                kind: Kind::Dir,
+                size: 0,
+                modified: None,
+            });
+        }
+        let (parent, name) = dir::split(rel)?;
+        self.dir(&parent)?.lstat(&name)
     }
 
     /// Whether the cache root itself exists and is a folder.
     pub fn root_exists(&self) -> bool {
-        fs::symlink_metadata(&self.root).is_ok_and(|m| m.is_dir())
-            || fs::metadata(&self.root).is_ok_and(|m| m.is_dir())
+        self.dir(Path::new("")).is_ok()
     }
 
-    /// Entries of a folder as `(name, file type)`, sorted by name. The type comes from the
+    /// Entries of a real folder as `(name, kind)`, sorted by name. The kind comes from the
     /// directory listing itself, so no extra `stat` is made per entry.
-    pub fn read_dir(&self, rel: &Path) -> io::Result<Vec<(String, fs::FileType)>> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(self.host_path(rel))? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            out.push((name, entry.file_type()?));
-        }
+    pub fn read_dir(&self, rel: &Path) -> io::Result<Vec<(String, Kind)>> {
+        let mut out = self.dir(rel)?.read_dir()?;
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
-    /// Reads at most `limit` bytes from the start of a regular (link-free) file.
+    /// Opens a regular (link-free) file for reading.
+    pub fn open_file(&self, rel: &Path) -> io::Result<fs::File> {
+        let (parent, name) = dir::split(rel)?;
+        self.dir(&parent)?.open_file(&name)
+    }
+
+    /// Reads at most `limit` bytes from the start of a regular file; a link is refused.
     pub fn read_prefix(&self, rel: &Path, limit: usize) -> io::Result<Vec<u8>> {
-        let file = fs::File::open(self.host_path(rel))?;
-        let mut buf = Vec::with_capacity(limit.min(64 * 1024));
-        file.take(limit as u64).read_to_end(&mut buf)?;
+        let st = self.lstat(rel)?;
+        if st.kind != Kind::File {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        self.read_prefix_sized(rel, limit, Some(st.size))
+    }
+
+    /// [`Self::read_prefix`] for a path already known (from a walk) to be a regular file
+    /// of `size` bytes: the buffer is sized once and no `stat` is made.
+    pub fn read_prefix_sized(
+        &self,
+        rel: &Path,
+        limit: usize,
+        size: Option<u64>,
+    ) -> io::Result<Vec<u8>> {
+        let mut file = self.open_file(rel)?;
+        let want = size.map_or(limit, |s| {
+            usize::try_from(s)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1)
+                .min(limit)
+        });
+        let mut buf = vec![0u8; want.clamp(1, 1 << 16)];
+        let mut filled = 0;
+        loop {
+            if filled == buf.len() {
+                if buf.len() >= limit {
+                    break;
+                }
+                buf.resize((buf.len() * 2).min(limit), 0);
+            }
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(filled);
         Ok(buf)
     }
 
     /// Follows a path that is known to be a symlink to what it finally names.
-    pub fn follow_link(&mut self, link: &Path) -> Resolved {
+    pub fn follow_link(&self, link: &Path) -> Resolved {
         let mut current = link.to_path_buf();
         for _ in 0..MAX_LINK_HOPS {
-            let target = match fs::read_link(self.host_path(&current)) {
+            let read =
+                dir::split(&current).and_then(|(parent, name)| self.dir(&parent)?.read_link(&name));
+            let target = match read {
                 Ok(t) => t,
                 Err(e) if is_sandbox_refusal(&e) => {
                     // wasmtime refuses even to read an absolute link.
@@ -138,17 +219,18 @@ impl CacheFs {
             let Some(next) = lexical_join(parent, &target) else {
                 return Resolved::Escapes { target: text };
             };
-            match self.parents_are_real(&next) {
-                Ok(true) => {}
-                Ok(false) => return Resolved::Escapes { target: text },
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Resolved::Dangling { target: text };
-                }
-                Err(e) => return classify_error(&e, text),
-            }
-            match self.symlink_metadata(&next) {
-                Ok(m) if m.file_type().is_symlink() => current = next,
-                Ok(m) => return resolved_from_metadata(next, &m),
+            let (folder, name) = match dir::split(&next) {
+                Ok(split) => split,
+                // The link names the cache root itself.
+                Err(_) => return Resolved::Dir,
+            };
+            let folder = match self.dir(&folder) {
+                Ok(d) => d,
+                Err(_) => return self.why_not_a_dir(&folder, text),
+            };
+            match folder.lstat(&name) {
+                Ok(st) if st.kind == Kind::Symlink => current = next,
+                Ok(st) => return resolved_from_stat(next, st),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Resolved::Dangling { target: text };
                 }
@@ -158,55 +240,52 @@ impl CacheFs {
         Resolved::Loop
     }
 
+    /// Explains why a link's folder could not be opened: a missing component makes the
+    /// link dangle; a linked folder on the way is treated as leaving the cache.
+    fn why_not_a_dir(&self, folder: &Path, target: String) -> Resolved {
+        let mut prefix = PathBuf::new();
+        for comp in folder.components() {
+            let parent = prefix.clone();
+            prefix.push(comp);
+            if self.dir(&prefix).is_ok() {
+                continue;
+            }
+            let (_, name) = match dir::split(&prefix) {
+                Ok(s) => s,
+                Err(_) => break,
+            };
+            return match self.dir(&parent).and_then(|d| d.lstat(&name)) {
+                Ok(st) if st.kind == Kind::Symlink => Resolved::Escapes { target },
+                Ok(_) => Resolved::Dangling { target },
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Resolved::Dangling { target },
+                Err(e) => classify_error(&e, target),
+            };
+        }
+        Resolved::Dangling { target }
+    }
+
     /// What a cache-relative path is, following links if it is one.
-    pub fn resolve(&mut self, rel: &Path) -> Resolved {
-        match self.symlink_metadata(rel) {
-            Ok(m) if m.file_type().is_symlink() => self.follow_link(rel),
-            Ok(m) => resolved_from_metadata(rel.to_path_buf(), &m),
+    pub fn resolve(&self, rel: &Path) -> Resolved {
+        match self.lstat(rel) {
+            Ok(st) if st.kind == Kind::Symlink => self.follow_link(rel),
+            Ok(st) => resolved_from_stat(rel.to_path_buf(), st),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Resolved::Dangling {
                 target: String::new(),
             },
             Err(e) => classify_error(&e, String::new()),
         }
     }
-
-    /// Checks that every folder above `rel` is a real folder (not a link); memoised.
-    fn parents_are_real(&mut self, rel: &Path) -> io::Result<bool> {
-        let mut dir = PathBuf::new();
-        let comps: Vec<_> = rel.components().collect();
-        for comp in comps.iter().take(comps.len().saturating_sub(1)) {
-            dir.push(comp);
-            if let Some(&known) = self.real_dirs.get(&dir) {
-                if !known {
-                    return Ok(false);
-                }
-                continue;
-            }
-            let m = self.symlink_metadata(&dir)?;
-            let real = m.is_dir();
-            self.real_dirs.insert(dir.clone(), real);
-            if !real {
-                if m.file_type().is_symlink() {
-                    return Ok(false);
-                }
-                return Err(io::Error::from(io::ErrorKind::NotFound));
-            }
-        }
-        Ok(true)
-    }
 }
 
-fn resolved_from_metadata(path: PathBuf, m: &fs::Metadata) -> Resolved {
-    if m.is_file() {
-        Resolved::File {
+fn resolved_from_stat(path: PathBuf, st: Stat) -> Resolved {
+    match st.kind {
+        Kind::File => Resolved::File {
             path,
-            size: m.len(),
-            modified: m.modified().ok(),
-        }
-    } else if m.is_dir() {
-        Resolved::Dir
-    } else {
-        Resolved::Special
+            size: st.size,
+            modified: st.modified,
+        },
+        Kind::Dir => Resolved::Dir,
+        Kind::Symlink | Kind::Other => Resolved::Special,
     }
 }
 
