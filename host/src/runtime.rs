@@ -257,5 +257,16 @@ fn write_artifact(module: &Module, path: &Path, key: &str) -> Result<PathBuf> {
     tmp.write_all(&Sha256::digest(&payload))?;
     tmp.write_all(&payload)?;
     tmp.persist(path)?;
+    // Older builds' artifacts are dead weight now: remove them (best effort).
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if p != path && name.starts_with("core-") && name.ends_with(".cwasm") {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
     Ok(path.to_path_buf())
 }

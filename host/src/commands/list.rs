@@ -1,10 +1,8 @@
 //! `mlxk list`: forwarded to the guest, read-only.
 
-use core_wasm::protocol::CommandName;
-use wasmtime_wasi::FsPerms;
-
-use super::{Context, ExitStatus, run_guest};
+use super::{Access, Context, ExitStatus, run_guest};
 use crate::cli::ListArgs;
+use core_wasm::protocol::CommandName;
 
 /// Lists cached models.
 pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
@@ -21,5 +19,5 @@ pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
     if let Some(p) = &args.pattern {
         argv.extend(["--".to_owned(), p.clone()]);
     }
-    run_guest(ctx, CommandName::List, argv, FsPerms::ReadOnly)
+    run_guest(ctx, CommandName::List, argv, Access::ReadCache)
 }

@@ -71,19 +71,34 @@ fn limits() -> Limits {
     limits
 }
 
+/// What the guest may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No filesystem at all.
+    None,
+    /// The cache, read-only.
+    ReadCache,
+}
+
 /// Runs `args` (without argv[0]) in the sandbox and prints what it printed.
 pub fn run_guest(
     ctx: &Context,
     command: CommandName,
     args: Vec<String>,
-    perms: FsPerms,
+    access: Access,
 ) -> ExitStatus {
     let mut argv = vec![ctx.program.clone()];
     argv.extend(args);
     if ctx.json {
         argv.push("--json".into());
     }
-    let cache = ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path());
+    let (cache, perms) = match access {
+        Access::None => (None, FsPerms::ReadOnly),
+        Access::ReadCache => (
+            ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path()),
+            FsPerms::ReadOnly,
+        ),
+    };
     let outcome = module_cache_dir(&ctx.cache_dir)
         .as_deref()
         .map_or_else(|| Runtime::new(None), |d| Runtime::new(Some(d)))
