@@ -12,6 +12,7 @@ pub mod dir;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
@@ -64,7 +65,9 @@ pub enum Resolved {
 pub struct CacheFs {
     root: PathBuf,
     /// Open real folders by cache-relative path; released after each repo.
-    dirs: RefCell<HashMap<PathBuf, Rc<Dir>>>,
+    /// Keyed by the raw path bytes: `Path`'s own hash parses components, which costs
+    /// more than the lookup saves on the hot path.
+    dirs: RefCell<HashMap<OsString, Rc<Dir>>>,
 }
 
 impl CacheFs {
@@ -92,7 +95,7 @@ impl CacheFs {
 
     /// The open real folder at `rel`, opening each component without following links.
     pub fn dir(&self, rel: &Path) -> io::Result<Rc<Dir>> {
-        if let Some(d) = self.dirs.borrow().get(rel) {
+        if let Some(d) = self.dirs.borrow().get(rel.as_os_str()) {
             return Ok(Rc::clone(d));
         }
         let dir = match rel.parent() {
@@ -105,16 +108,14 @@ impl CacheFs {
         let dir = Rc::new(dir);
         self.dirs
             .borrow_mut()
-            .insert(rel.to_path_buf(), Rc::clone(&dir));
+            .insert(rel.as_os_str().to_owned(), Rc::clone(&dir));
         Ok(dir)
     }
 
     /// Closes every folder opened so far except the root (call between repos, so a large
     /// cache never holds thousands of descriptors).
     pub fn release(&self) {
-        self.dirs
-            .borrow_mut()
-            .retain(|path, _| path.as_os_str().is_empty());
+        self.dirs.borrow_mut().retain(|path, _| path.is_empty());
     }
 
     /// `lstat` of a cache-relative path.
