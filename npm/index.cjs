@@ -1,0 +1,261 @@
+// mlx-knife for Node: runs the mlxk core (core.wasm, a WASI preview1 command) under node:wasi.
+// Generated from index.mjs by scripts/build.mjs. Edit index.mjs, then run `npm run build`.
+
+'use strict';
+
+const { statSync } = require('node:fs');
+const { readFile } = require('node:fs/promises');
+const os = require('node:os');
+const path = require('node:path');
+
+const WASM_LOCATION = path.join(__dirname, 'core.wasm');
+const loadBuiltin = require;
+
+/** WASI errno EBADF: no such file descriptor. */
+const ERRNO_BADF = 8;
+/** WASI errno EFAULT: an iovec points outside the guest's memory. */
+const ERRNO_FAULT = 21;
+
+let wasiClass = null;
+let modulePromise = null;
+
+/**
+ * Loads `node:wasi` on first use, dropping only its one-time
+ * "ExperimentalWarning: WASI is an experimental feature" so it never reaches the user's stderr.
+ * Every other warning passes through, and `process.emitWarning` is restored afterwards.
+ */
+function loadWasi() {
+  if (wasiClass) return wasiClass;
+  const original = process.emitWarning;
+  process.emitWarning = function emitWarning(warning, ...rest) {
+    if (isWasiExperimentalWarning(warning, rest[0])) return;
+    return original.call(this, warning, ...rest);
+  };
+  try {
+    wasiClass = loadBuiltin('node:wasi').WASI;
+  } finally {
+    process.emitWarning = original;
+  }
+  return wasiClass;
+}
+
+function isWasiExperimentalWarning(warning, typeOrOptions) {
+  const type =
+    typeof typeOrOptions === 'string'
+      ? typeOrOptions
+      : typeOrOptions && typeof typeOrOptions === 'object'
+        ? typeOrOptions.type
+        : undefined;
+  const isExperimental =
+    type === 'ExperimentalWarning' || (warning instanceof Error && warning.name === 'ExperimentalWarning');
+  const message = warning instanceof Error ? warning.message : String(warning);
+  return isExperimental && /\bWASI\b/.test(message);
+}
+
+/** Compiles core.wasm once per process, on first use. A failed load is retried on the next call. */
+function loadModule() {
+  if (!modulePromise) {
+    modulePromise = readFile(WASM_LOCATION)
+      .then((bytes) => WebAssembly.compile(bytes))
+      .catch((cause) => {
+        modulePromise = null;
+        const error = new Error(`mlx-knife: cannot load core.wasm (${cause.message})`, { cause });
+        error.code = 'InternalError';
+        throw error;
+      });
+  }
+  return modulePromise;
+}
+
+/**
+ * Runs the core once with `argv` (without the leading "mlxk") against `cacheDir`.
+ * Resolves to the exit code and everything the core wrote to stdout and stderr.
+ */
+async function run(argv, options = {}) {
+  if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
+    throw new TypeError('mlx-knife: argv must be an array of strings');
+  }
+  const cacheDir = cacheDirFrom(options);
+  const WASI = loadWasi();
+  const module = await loadModule();
+
+  const wasi = new WASI({
+    version: 'preview1',
+    args: ['mlxk', ...argv],
+    env: {},
+    preopens: isDirectory(cacheDir) ? { '/cache': cacheDir } : {},
+    returnOnExit: true,
+  });
+
+  // Node 20 can crash (SIGSEGV) when wasm calls node:wasi's native functions directly through
+  // V8's fast API path (nodejs/node#53087, #52402). Calling them through a JS closure avoids it.
+  const imports = {};
+  for (const [name, fn] of Object.entries(wasi.wasiImport)) {
+    imports[name] = (...args) => fn(...args);
+  }
+
+  const stdout = [];
+  const stderr = [];
+  let instance = null;
+  const forward = imports.fd_write;
+  imports.fd_write = (fd, iovs, iovsLen, nwrittenPtr) => {
+    const sink = fd === 1 ? stdout : fd === 2 ? stderr : null;
+    if (!sink) return forward(fd, iovs, iovsLen, nwrittenPtr);
+    try {
+      const memory = instance.exports.memory.buffer;
+      const view = new DataView(memory);
+      let written = 0;
+      for (let i = 0; i < iovsLen; i++) {
+        const ptr = view.getUint32(iovs + i * 8, true);
+        const len = view.getUint32(iovs + i * 8 + 4, true);
+        if (len === 0) continue;
+        sink.push(Buffer.from(new Uint8Array(memory, ptr, len)));
+        written += len;
+      }
+      view.setUint32(nwrittenPtr, written, true);
+      return 0;
+    } catch {
+      return ERRNO_FAULT;
+    }
+  };
+
+  let exitCode;
+  try {
+    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
+    exitCode = wasi.start(instance) ?? 0;
+  } catch (cause) {
+    // A trap (e.g. a panic) or a module that does not link: no exit code the caller can act on.
+    const stderrText = Buffer.concat(stderr).toString('utf8').trim();
+    const error = new Error(
+      `mlx-knife: the core failed (${cause.message})${stderrText ? `: ${stderrText}` : ''}`,
+      { cause },
+    );
+    error.code = 'InternalError';
+    error.stdout = Buffer.concat(stdout);
+    error.stderr = Buffer.concat(stderr);
+    throw error;
+  } finally {
+    closeGuestFds(imports.fd_close);
+  }
+  return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+}
+
+/**
+ * Closes every descriptor the run left open: the `/cache` preopen (fd 3) and anything the guest
+ * still held when it exited. Node 20's node:wasi never closes them, not even when the WASI object
+ * is garbage-collected, so without this each call leaks one directory handle. uvwasi hands out the
+ * lowest free number, so open descriptors are dense; stop after a long run of EBADF.
+ */
+function closeGuestFds(fdClose) {
+  for (let fd = 3, misses = 0; misses < 64; fd++) {
+    misses = fdClose(fd) === ERRNO_BADF ? misses + 1 : 0;
+  }
+}
+
+/** `mlxk list [pattern] [--all] [--health] [--verbose] --json` */
+async function list(options = {}) {
+  const flags = [];
+  if (options.all) flags.push('--all');
+  if (options.health) flags.push('--health');
+  if (options.verbose) flags.push('--verbose');
+  return invoke('list', optional(options.pattern, 'pattern'), flags, options);
+}
+
+/** `mlxk health [model] --json` */
+async function health(options = {}) {
+  return invoke('health', optional(options.model, 'model'), [], options);
+}
+
+/** `mlxk show <model> [--files] [--config] --json` */
+async function show(options = {}) {
+  if (typeof options.model !== 'string') {
+    throw new TypeError('mlx-knife: show() needs options.model, e.g. "org/name" or "org/name@rev"');
+  }
+  const flags = [];
+  if (options.files) flags.push('--files');
+  if (options.config) flags.push('--config');
+  return invoke('show', [options.model], flags, options);
+}
+
+/** `mlxk --version --json` */
+async function version(options = {}) {
+  return invoke('--version', [], [], options);
+}
+
+/**
+ * The Hugging Face hub cache directory, resolved as huggingface_hub does:
+ * HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
+ * ~/.cache/huggingface/hub. Empty values count as unset; a leading `~` is expanded.
+ */
+function resolveCacheDir(env = process.env) {
+  const get = (name) => (typeof env[name] === 'string' && env[name] !== '' ? env[name] : undefined);
+  const home = get('HOME') ?? os.homedir();
+  const expand = (p) =>
+    p === '~' ? home : p.startsWith('~/') || p.startsWith(`~${path.sep}`) ? path.join(home, p.slice(2)) : p;
+
+  const hubCache = get('HF_HUB_CACHE') ?? get('HUGGINGFACE_HUB_CACHE');
+  if (hubCache !== undefined) return path.resolve(expand(hubCache));
+  const hfHome = get('HF_HOME') ?? path.join(get('XDG_CACHE_HOME') ?? path.join('~', '.cache'), 'huggingface');
+  return path.resolve(expand(hfHome), 'hub');
+}
+
+function cacheDirFrom(options) {
+  if (options.cacheDir == null) return resolveCacheDir();
+  if (typeof options.cacheDir !== 'string' || options.cacheDir === '') {
+    throw new TypeError('mlx-knife: cacheDir must be a non-empty string');
+  }
+  return path.resolve(options.cacheDir);
+}
+
+function optional(value, name) {
+  if (value == null) return [];
+  if (typeof value !== 'string') throw new TypeError(`mlx-knife: ${name} must be a string`);
+  return [value];
+}
+
+function isDirectory(dir) {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `<command> [positionals] [flags] --json` and parses the envelope. A positional that starts
+ * with `-` goes after `--`, at the very end, so it is never read as a flag.
+ */
+async function invoke(command, positionals, flags, options) {
+  const argv = positionals.some((value) => value.startsWith('-'))
+    ? [command, ...flags, '--json', '--', ...positionals]
+    : [command, ...positionals, ...flags, '--json'];
+  const { exitCode, stdout, stderr } = await run(argv, options);
+  let envelope;
+  try {
+    envelope = JSON.parse(stdout.toString('utf8'));
+  } catch {
+    envelope = undefined;
+  }
+  if (envelope === null || typeof envelope !== 'object' || Array.isArray(envelope)) {
+    const stderrText = stderr.toString('utf8').trim();
+    const error = new Error(
+      `mlx-knife: the core did not print a JSON envelope (exit code ${exitCode})` +
+        (stderrText ? `: ${stderrText}` : ''),
+    );
+    error.code = 'InternalError';
+    error.exitCode = exitCode;
+    error.stdout = stdout;
+    error.stderr = stderr;
+    throw error;
+  }
+  if (options.throwOnError && envelope.status === 'error') {
+    const info = envelope.error ?? {};
+    const error = new Error(info.message ?? `mlx-knife: ${envelope.command ?? 'command'} failed`);
+    error.code = info.type ?? 'InternalError';
+    error.data = envelope;
+    throw error;
+  }
+  return envelope;
+}
+
+module.exports = { run, list, health, show, version, resolveCacheDir };

@@ -1,0 +1,281 @@
+/// <reference types="node" />
+// Types for mlx-knife. The envelopes are the same JSON the `mlxk ... --json` CLI prints.
+
+/** Names of the commands this package runs. */
+export type CommandName = 'list' | 'health' | 'show' | 'version';
+
+/** The `error` object of an error envelope. */
+export interface ErrorInfo {
+  /** Stable error type, e.g. `"model_not_found"`, `"ambiguous_match"`, `"CommandError"`, `"InternalError"`. */
+  type: string;
+  /** Human-readable message, e.g. `"No model found matching 'foo'"`. */
+  message: string;
+  /** For `ambiguous_match`: the model names that matched, sorted. */
+  matches?: string[];
+  /** For `hash_not_found`: the short hashes that exist for the model. */
+  available_hashes?: string[];
+}
+
+/** A successful envelope: `data` holds the command's payload and `error` is `null`. */
+export interface SuccessEnvelope<T> {
+  status: 'success';
+  /** The command that produced this envelope. */
+  command: CommandName | (string & {});
+  data: T;
+  error: null;
+}
+
+/**
+ * An error envelope. `data` is `null` for most commands; `health` keeps its empty result
+ * structure. `command` is `null` only for usage errors (`CommandError`) and crashes (`InternalError`).
+ */
+export interface ErrorEnvelope<T> {
+  status: 'error';
+  command: CommandName | (string & {}) | null;
+  data: T | null;
+  error: ErrorInfo;
+}
+
+/** The JSON envelope every command prints. Narrow it by checking `status`. */
+export type Envelope<T> = SuccessEnvelope<T> | ErrorEnvelope<T>;
+
+/** Host facts reported by `list` and `version`; `null` off macOS. */
+export interface SystemInfo {
+  /** Total physical memory in bytes. */
+  memory_total_bytes: number;
+}
+
+/** A cached model, as reported by `list` (one per model) and `show` (`data.model`). */
+export interface ModelObject {
+  /** Hugging Face id, `"org/name"`. */
+  name: string;
+  /** The selected snapshot's commit (40 hex chars), or `null` when its directory name is not a commit. */
+  hash: string | null;
+  /** Bytes of every regular file in the selected snapshot, following its links into `blobs/`. */
+  size_bytes: number;
+  /** Modification time of the selected snapshot directory, UTC, `"YYYY-MM-DDTHH:MM:SSZ"`. */
+  last_modified: string;
+  /** Detected weight format. */
+  framework: 'MLX' | 'GGUF' | 'PyTorch' | 'Unknown';
+  /** Detected kind of model: `"chat"`, `"base"`, `"embedding"` or `"audio"`. */
+  model_type: 'chat' | 'base' | 'embedding' | 'audio' | (string & {});
+  /** What the model can do, in order, e.g. `["text-generation", "chat", "vision"]` or `["embeddings"]`. */
+  capabilities: string[];
+  /** Context window from config.json (`max_position_embeddings` and friends), or `null` if unknown. */
+  context_length: number | null;
+  /** Integrity of the cached files. */
+  health: 'healthy' | 'unhealthy';
+  /** Whether mlx-lm can run this model. */
+  runtime_compatible: boolean;
+  /** The first problem found (integrity first, then runtime), or `null` if there is none. */
+  reason: string | null;
+  /** `true` for models in the Hugging Face cache. */
+  cached: boolean;
+  /** Workspace provenance; always `null` for cache models. */
+  origin: string | null;
+  /** Workspace content hash; always `null` for cache models. */
+  content_hash: string | null;
+  /** Workspace provenance; always `null` for cache models. */
+  hash_modified: boolean | null;
+  /** Workspace provenance; always `null` for cache models. */
+  clean: boolean | null;
+  /** `show` only, and only when config.json has an MLX `quantization` object, e.g. `{bits: 4, group_size: 64}`. */
+  quantization?: { bits?: number; group_size?: number; [key: string]: unknown };
+}
+
+/** `data` of `list`. */
+export interface ListData {
+  /** Models sorted by name. */
+  models: ModelObject[];
+  /** `models.length`. */
+  count: number;
+  /** Host facts; `null` off macOS. */
+  system: SystemInfo | null;
+}
+
+/** One model's result in `health`. */
+export interface HealthEntry {
+  /** Hugging Face id, `"org/name"`. */
+  name: string;
+  status: 'healthy' | 'unhealthy';
+  /** Always a string: `"Model is healthy"`, `"Multi-file model complete"` or what is wrong. */
+  reason: string;
+}
+
+/** `data` of `health`. */
+export interface HealthData {
+  healthy: HealthEntry[];
+  unhealthy: HealthEntry[];
+  summary: {
+    total: number;
+    healthy_count: number;
+    unhealthy_count: number;
+  };
+}
+
+/** One file of `show --files`. */
+export interface ShowFile {
+  /** Base name of the file (nested files lose their directory). */
+  name: string;
+  /** Decimal size, e.g. `"234B"`, `"5.0KB"`, `"1.2GB"`. */
+  size: string;
+  /** `"config"`, `"weights"`, `"tokenizer"`, `"readme"` or `"other"`. */
+  type: 'config' | 'weights' | 'tokenizer' | 'readme' | 'other' | (string & {});
+}
+
+/** Summary of config.json in a default `show`; each key only when the config has it. */
+export interface ShowMetadata {
+  model_type?: string;
+  /** `architectures[0]`. */
+  architecture?: string;
+  /** `"<bits>bit"` from a Hugging Face `quantization_config`. */
+  quantization?: string;
+  context_length?: number;
+  vocab_size?: number;
+  hidden_size?: number;
+  num_attention_heads?: number;
+  num_hidden_layers?: number;
+}
+
+/**
+ * `data` of `show`. After `model` and `workspace_metadata` comes exactly one of:
+ * `files` (with `files: true`), `config` (with `config: true`) or `metadata` (default).
+ * `metadata` is `null` in the first two cases.
+ */
+export interface ShowData {
+  model: ModelObject;
+  /** Always `null` for cache models. */
+  workspace_metadata: Record<string, unknown> | null;
+  /** With `files: true`: the snapshot's files, sorted by path. */
+  files?: ShowFile[];
+  /** With `config: true` (and no `files`): the parsed config.json, or `null` if missing or invalid. */
+  config?: Record<string, unknown> | null;
+  /** The config summary by default; `null` with `files`/`config`, or when there is nothing to report. */
+  metadata?: ShowMetadata | null;
+}
+
+/** `data` of `version`. */
+export interface VersionData {
+  /** Version of mlx-knife, e.g. `"2.0.8"`. */
+  cli_version: string;
+  /** Version of the JSON API these envelopes follow, e.g. `"0.2.4"`. */
+  json_api_spec_version: string;
+  /** Host facts; `null` off macOS. */
+  system: SystemInfo | null;
+}
+
+/** Options every command takes. */
+export interface CommonOptions {
+  /**
+   * Hugging Face hub cache directory (the one holding `models--*`), resolved against the current
+   * directory. Defaults to {@link resolveCacheDir}. A directory that does not exist is an empty cache.
+   */
+  cacheDir?: string;
+  /**
+   * Throw instead of returning an error envelope. The `Error` has `.message` = `error.message`,
+   * `.code` = `error.type` and `.data` = the whole envelope. Default `false`.
+   */
+  throwOnError?: boolean;
+}
+
+/** Options of {@link list}. */
+export interface ListOptions extends CommonOptions {
+  /** Keep only models whose name contains this, case-insensitively. Blank means no filter. */
+  pattern?: string;
+  /** `--all`: passed to the core. The CLI's table then shows unhealthy and non-runnable models too; the JSON always lists every model. */
+  all?: boolean;
+  /** `--health`: passed to the core. The CLI's table then gets a health column; the JSON always has `health`. */
+  health?: boolean;
+  /** `--verbose`: passed to the core. The CLI's table then gets extra columns; the JSON always has every field. */
+  verbose?: boolean;
+}
+
+/** Options of {@link health}. */
+export interface HealthOptions extends CommonOptions {
+  /** Check only this model (`"org/name"`, a short name or `"org/name@rev"`); default: every cached model. */
+  model?: string;
+}
+
+/** Options of {@link show}. */
+export interface ShowOptions extends CommonOptions {
+  /** The model: `"org/name"`, a short name or `"org/name@rev"` (a commit prefix). Required. */
+  model: string;
+  /** `--files`: list the snapshot's files. Wins over `config`. */
+  files?: boolean;
+  /** `--config`: include the parsed config.json. */
+  config?: boolean;
+}
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** Hugging Face hub cache directory; see {@link CommonOptions.cacheDir}. */
+  cacheDir?: string;
+}
+
+/** What one run of the core produced. */
+export interface RunResult {
+  /** 0 success, 1 the command failed, 2 usage error. */
+  exitCode: number;
+  /** Everything the core printed: the JSON envelope with `--json`, else the CLI's human text. */
+  stdout: Buffer;
+  /** Diagnostics the core printed; never written to this process's stderr. */
+  stderr: Buffer;
+}
+
+/**
+ * The `Error` thrown for error envelopes with `throwOnError: true`, and with `code: "InternalError"`
+ * when the core's output is not a JSON envelope or the core crashes.
+ */
+export interface MlxKnifeError extends Error {
+  /** `error.type` of the envelope, or `"InternalError"`. */
+  code: string;
+  /** The error envelope (absent for `InternalError`). */
+  data?: ErrorEnvelope<unknown>;
+  /** The core's exit code (`InternalError` only). */
+  exitCode?: number;
+  /** The core's stdout (`InternalError` only). */
+  stdout?: Buffer;
+  /** The core's stderr (`InternalError` only). */
+  stderr?: Buffer;
+}
+
+/**
+ * Lists cached models (`mlxk list [pattern] --json`).
+ * @example
+ * const { data } = await list({ pattern: 'llama' });
+ */
+export function list(options?: ListOptions): Promise<Envelope<ListData>>;
+
+/**
+ * Checks the integrity of one model or of every cached model (`mlxk health [model] --json`).
+ * A model that matches nothing gives a success envelope with empty lists.
+ */
+export function health(options?: HealthOptions): Promise<Envelope<HealthData>>;
+
+/**
+ * Shows one model (`mlxk show <model> [--files] [--config] --json`).
+ * @throws {TypeError} if `options.model` is not a string.
+ */
+export function show(options: ShowOptions): Promise<Envelope<ShowData>>;
+
+/** The versions of mlx-knife and its JSON API (`mlxk --version --json`). */
+export function version(options?: CommonOptions): Promise<Envelope<VersionData>>;
+
+/**
+ * Runs the core once, like the CLI with `argv` after its global options, and returns its exit
+ * code and raw output. The cache directory is the only directory the core can see, and it gets
+ * no environment variables.
+ * @param argv Arguments without the leading `"mlxk"`, e.g. `["list", "--json"]`.
+ * @example
+ * const { exitCode, stdout } = await run(['list']); // human-readable table
+ */
+export function run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+
+/**
+ * The Hugging Face hub cache directory, as huggingface_hub resolves it: `HF_HUB_CACHE`, then
+ * `HUGGINGFACE_HUB_CACHE`, then `$HF_HOME/hub`, then `$XDG_CACHE_HOME/huggingface/hub`, then
+ * `~/.cache/huggingface/hub`. Empty variables count as unset; a leading `~` is expanded with
+ * `HOME` (or the OS home directory). The result is absolute.
+ * @param env Environment to read; defaults to `process.env`.
+ */
+export function resolveCacheDir(env?: Record<string, string | undefined>): string;

@@ -1,0 +1,46 @@
+// Compile-only check of index.d.ts as an ESM consumer sees it (`npm run typecheck`).
+import { health, list, resolveCacheDir, run, show, version } from 'mlx-knife';
+import type { Envelope, ListData, MlxKnifeError, ModelObject } from 'mlx-knife';
+
+async function main(): Promise<void> {
+  const listed: Envelope<ListData> = await list({ pattern: 'llama', all: true, cacheDir: resolveCacheDir() });
+  if (listed.status === 'success') {
+    const first: ModelObject | undefined = listed.data.models[0];
+    const size: number = first?.size_bytes ?? 0;
+    const hash: string | null = first?.hash ?? null;
+    void size;
+    void hash;
+  } else {
+    const type: string = listed.error.type;
+    const matches: string[] | undefined = listed.error.matches;
+    void type;
+    void matches;
+  }
+
+  const checked = await health({ model: 'org/name@abc', throwOnError: true });
+  if (checked.status === 'success') checked.data.summary.unhealthy_count.toFixed();
+
+  const shown = await show({ model: 'org/name', files: true });
+  if (shown.status === 'success') shown.data.files?.map((f) => f.name.length + f.size.length);
+
+  const v = await version();
+  if (v.status === 'success') v.data.cli_version.toUpperCase();
+
+  const raw = await run(['list', '--json'], { cacheDir: '/tmp/hub' });
+  raw.stdout.toString('utf8');
+  raw.exitCode.toFixed();
+
+  resolveCacheDir({ HF_HOME: '~/hf' }).endsWith('hub');
+
+  try {
+    await show({ model: 'x', throwOnError: true });
+  } catch (e) {
+    const error = e as MlxKnifeError;
+    error.code.toLowerCase();
+    error.data?.error.message;
+  }
+
+  // @ts-expect-error `model` is required by show()
+  await show({});
+}
+void main;

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { CacheFixture, addHealthyModel, commit, requireBuiltPackage } from '../test-support/cache-fixture.mjs';
+
+requireBuiltPackage();
+const { health, list, run, show, version } = await import('../index.mjs');
+
+let cache;
+let name;
+before(() => {
+  cache = new CacheFixture();
+  name = addHealthyModel(cache, 'org/name');
+  addHealthyModel(cache, 'org/other-4bit');
+});
+after(() => cache.cleanup());
+
+test('list returns a success envelope with org/name and its blob sizes', async () => {
+  const envelope = await list({ cacheDir: cache.hub });
+  assert.equal(envelope.status, 'success');
+  assert.equal(envelope.command, 'list');
+  assert.equal(envelope.error, null);
+  assert.equal(envelope.data.count, 2);
+  assert.equal(envelope.data.models.length, 2);
+  const model = envelope.data.models.find((m) => m.name === 'org/name');
+  assert.ok(model, `org/name missing from ${JSON.stringify(envelope.data.models.map((m) => m.name))}`);
+  assert.equal(model.size_bytes, name.snapshotBytes);
+  assert.equal(model.hash, commit('org/name'));
+  assert.equal(model.cached, true);
+  assert.equal(model.health, 'healthy');
+});
+
+test('list keys come in the CLI order', async () => {
+  const { stdout } = await run(['list', '--json'], { cacheDir: cache.hub });
+  const text = stdout.toString('utf8');
+  assert.match(text, /^\{\n  "status": "success",\n  "command": "list",\n  "data": \{/);
+  assert.deepEqual(Object.keys(JSON.parse(text)), ['status', 'command', 'data', 'error']);
+});
+
+test('list filters by pattern, including one that starts with a dash', async () => {
+  const plain = await list({ cacheDir: cache.hub, pattern: 'OTHER' });
+  assert.deepEqual(plain.data.models.map((m) => m.name), ['org/other-4bit']);
+  const dashed = await list({ cacheDir: cache.hub, pattern: '-4bit' });
+  assert.equal(dashed.status, 'success', JSON.stringify(dashed.error));
+  assert.deepEqual(dashed.data.models.map((m) => m.name), ['org/other-4bit']);
+});
+
+test('list flags do not change the JSON', async () => {
+  const plain = await list({ cacheDir: cache.hub });
+  const flagged = await list({ cacheDir: cache.hub, all: true, health: true, verbose: true });
+  assert.deepEqual(flagged, plain);
+});
+
+test('a missing cache dir is an empty success', async () => {
+  const envelope = await list({ cacheDir: path.join(cache.root, 'does-not-exist') });
+  assert.equal(envelope.status, 'success');
+  assert.equal(envelope.data.count, 0);
+  assert.deepEqual(envelope.data.models, []);
+});
+
+test('a relative cacheDir is resolved against the working directory', async () => {
+  const relative = path.relative(process.cwd(), cache.hub);
+  assert.deepEqual(await list({ cacheDir: relative }), await list({ cacheDir: cache.hub }));
+});
+
+test('version', async () => {
+  const envelope = await version();
+  assert.equal(envelope.status, 'success');
+  assert.equal(envelope.command, 'version');
+  assert.equal(typeof envelope.data.cli_version, 'string');
+  assert.equal(typeof envelope.data.json_api_spec_version, 'string');
+});
+
+test('run gives the raw exit code and output; human text without --json', async () => {
+  const human = await run(['list', '--all'], { cacheDir: cache.hub });
+  assert.equal(human.exitCode, 0);
+  assert.match(human.stdout.toString('utf8'), /org\/name/);
+  assert.throws(() => JSON.parse(human.stdout.toString('utf8')));
+
+  const usage = await run(['bogus', '--json'], { cacheDir: cache.hub });
+  assert.equal(usage.exitCode, 2);
+  const envelope = JSON.parse(usage.stdout.toString('utf8'));
+  assert.equal(envelope.status, 'error');
+  assert.equal(envelope.command, null);
+  assert.equal(envelope.error.type, 'CommandError');
+});
+
+test('run rejects argv that is not an array of strings', async () => {
+  await assert.rejects(() => run('list'), TypeError);
+  await assert.rejects(() => run(['list', 1]), TypeError);
+});
+
+test('concurrent calls do not mix their output', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => list({ cacheDir: cache.hub, pattern: i % 2 ? 'other' : 'org/name' })),
+  );
+  results.forEach((envelope, i) => {
+    assert.deepEqual(envelope.data.models.map((m) => m.name), [i % 2 ? 'org/other-4bit' : 'org/name']);
+  });
+});
+
