@@ -186,7 +186,9 @@ fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
     let fx = zoo::zoo();
     let modules = tempfile::tempdir().unwrap();
     let env = [("MLXK_MODULE_CACHE", modules.path())];
-    let stale = modules.path().join("core-00000000000000000000000000000000.cwasm");
+    let stale = modules
+        .path()
+        .join("core-00000000000000000000000000000000.cwasm");
     std::fs::write(&stale, b"an artifact of an older build").unwrap();
     let first = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
     assert_eq!(first.code, 0);
