@@ -20,6 +20,22 @@ pub enum CoreError {
     /// No cached model matches the spec.
     #[error("No model found matching '{0}'")]
     ModelNotFound(String),
+    /// The model matched, but none of its snapshots starts with the revision.
+    #[error("No model found matching '{spec}'")]
+    RevisionNotFound {
+        /// The spec as given.
+        spec: String,
+        /// Snapshot names that exist.
+        available: Vec<String>,
+    },
+    /// Several snapshots of the model start with the revision.
+    #[error("Multiple revisions match '{spec}'")]
+    AmbiguousRevision {
+        /// The spec as given.
+        spec: String,
+        /// The matching snapshot names, sorted.
+        matches: Vec<String>,
+    },
     /// More than one cached model matches the spec.
     #[error("Multiple models match '{spec}'")]
     AmbiguousMatch {
@@ -28,6 +44,9 @@ pub enum CoreError {
         /// Candidate names, sorted.
         matches: Vec<String>,
     },
+    /// The cache exists but its folder cannot be listed.
+    #[error("Cannot list the cache: {0}")]
+    CacheUnreadable(String),
     /// The cache directory is missing (for commands that need one).
     #[error("Model cache directory does not exist")]
     CacheNotFound,
@@ -46,9 +65,10 @@ impl CoreError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Usage(_) | Self::NoCommand => "CommandError",
-            Self::ModelNotFound(_) => "model_not_found",
-            Self::AmbiguousMatch { .. } => "ambiguous_match",
+            Self::ModelNotFound(_) | Self::RevisionNotFound { .. } => "model_not_found",
+            Self::AmbiguousMatch { .. } | Self::AmbiguousRevision { .. } => "ambiguous_match",
             Self::CacheNotFound => "cache_not_found",
+            Self::CacheUnreadable(_) => "cache_unreadable",
             Self::Io { .. } => "InternalError",
         }
     }
@@ -67,10 +87,22 @@ impl CoreError {
             kind: self.code().to_owned(),
             message: self.to_string(),
             matches: match self {
-                Self::AmbiguousMatch { matches, .. } => Some(matches.clone()),
+                Self::AmbiguousMatch { matches, .. } | Self::AmbiguousRevision { matches, .. } => {
+                    Some(matches.clone())
+                }
                 _ => None,
             },
-            available_hashes: None,
+            available_hashes: match self {
+                Self::RevisionNotFound { available, .. } => {
+                    let mut short: Vec<String> = available
+                        .iter()
+                        .map(|h| h.chars().take(8).collect())
+                        .collect();
+                    short.sort();
+                    Some(short)
+                }
+                _ => None,
+            },
         }
     }
 }

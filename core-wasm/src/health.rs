@@ -75,8 +75,8 @@ pub fn check_snapshot(
     is_vision: bool,
     blob_names: &[String],
 ) -> Health {
-    // A link out of the cache (or a loop) is a finding about the cache's safety, and
-    // outranks whatever the reference would conclude from the file not being readable.
+    // An unlistable folder, a link out of the cache or a loop outranks whatever the
+    // reference rules would conclude from what could not be seen.
     if let Err(reason) = unsafe_links(manifest) {
         return Health::bad(reason);
     }
@@ -95,11 +95,14 @@ fn reference_rules(
     files: &ModelFiles,
     is_vision: bool,
 ) -> Result<&'static str, String> {
+    if let Some(problem) = files.config.problem("config.json") {
+        return Err(problem);
+    }
     match &files.config {
         JsonFile::Missing => return Err("config.json missing".into()),
-        JsonFile::Invalid => return Err("config.json contains invalid JSON".into()),
         JsonFile::Parsed(Value::Object(o)) if !o.is_empty() => {}
         JsonFile::Parsed(_) => return Err("config.json is empty or invalid".into()),
+        _ => return Err("config.json contains invalid JSON".into()),
     }
     let any_named = |suffix: &str| m.entries.iter().any(|e| e.name().ends_with(suffix));
     let index = if m.get("model.safetensors.index.json").is_some() && any_named(".safetensors") {
@@ -126,7 +129,7 @@ fn reference_rules(
 fn indexed(fs: &CacheFs, m: &Manifest, index: &str) -> Check {
     let parsed = m
         .get(index)
-        .and_then(|e| manifest::read_json_sized(fs, e.real_path()?, e.file_size()))
+        .and_then(|e| manifest::read_json_sized(fs, e.real_path()?, e.file_size()).ok())
         .ok_or("Invalid index file")?;
     let weight_map = parsed
         .get("weight_map")
@@ -288,27 +291,38 @@ fn auxiliary(m: &Manifest, files: &ModelFiles, is_vision: bool) -> Check {
                 "Vision model missing preprocessor_config.json or processor_config.json".into(),
             );
         };
+        if let Some(problem) = file.problem(name) {
+            return Err(problem);
+        }
         match file {
             JsonFile::Invalid => return Err(format!("{name} invalid JSON")),
             JsonFile::Parsed(Value::Object(_)) | JsonFile::Missing => {}
-            JsonFile::Parsed(_) => return Err(format!("{name} invalid")),
+            _ => return Err(format!("{name} invalid")),
         }
+    }
+    if let Some(problem) = files.tokenizer_config.problem("tokenizer_config.json") {
+        return Err(problem);
     }
     match &files.tokenizer_config {
         JsonFile::Missing => {}
-        JsonFile::Invalid => return Err("tokenizer_config.json contains invalid JSON".into()),
         JsonFile::Parsed(Value::Object(_)) => {
             if !m.is_file("tokenizer.json") {
                 return Err("tokenizer_config.json present but tokenizer.json missing".into());
             }
         }
         JsonFile::Parsed(_) => return Err("tokenizer_config.json exists but invalid".into()),
+        _ => return Err("tokenizer_config.json contains invalid JSON".into()),
     }
     Ok(())
 }
 
-/// Links that leave the cache or loop (PRODUCT.md difference 9).
+/// Findings that make every other conclusion unreliable (PRODUCT.md difference 9): a
+/// folder that could not be listed, links that leave the cache or loop.
 fn unsafe_links(m: &Manifest) -> Check {
+    if let Some((dir, error)) = m.unreadable_dirs.first() {
+        let dir = if dir.is_empty() { "." } else { dir };
+        return Err(format!("Unreadable folder: {dir} ({error})"));
+    }
     for e in &m.entries {
         match &e.state {
             // The target is not shown: wasmtime refuses even to read an absolute link,
@@ -335,9 +349,6 @@ fn added_findings(m: &Manifest, blob_names: &[String]) -> Check {
             }
             _ => {}
         }
-    }
-    if let Some((dir, error)) = m.unreadable_dirs.first() {
-        return Err(format!("Unreadable folder: {dir} ({error})"));
     }
     let linked = |etag: &str| {
         m.entries.iter().any(|e| {

@@ -22,6 +22,7 @@ pub mod naming;
 pub mod protocol;
 pub mod render;
 pub mod request;
+pub mod resolve;
 pub mod runtime;
 pub mod scan;
 pub mod snapshot;

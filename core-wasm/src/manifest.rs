@@ -20,10 +20,25 @@ const PROBE_CHUNK: usize = 256 << 10;
 pub enum JsonFile {
     /// Not present (or a link that leads nowhere).
     Missing,
-    /// Present but not readable or not JSON.
+    /// Present but not JSON.
     Invalid,
+    /// Larger than [`MAX_JSON_BYTES`]: not parsed.
+    TooLarge(u64),
+    /// Present but the read failed (permissions, I/O).
+    Unreadable(String),
     /// Parsed.
     Parsed(Value),
+}
+
+/// Why a JSON file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not JSON.
+    Invalid,
+    /// Over the size limit.
+    TooLarge(u64),
+    /// The read failed.
+    Unreadable(String),
 }
 
 impl JsonFile {
@@ -36,8 +51,22 @@ impl JsonFile {
             return Self::Missing;
         };
         match read_json_sized(fs, real, size) {
-            Some(v) => Self::Parsed(v),
-            None => Self::Invalid,
+            Ok(v) => Self::Parsed(v),
+            Err(JsonError::Invalid) => Self::Invalid,
+            Err(JsonError::TooLarge(n)) => Self::TooLarge(n),
+            Err(JsonError::Unreadable(e)) => Self::Unreadable(e),
+        }
+    }
+
+    /// Why the file is unusable, in the words health reports (`None` when parsed or
+    /// missing; `Invalid` is left to the caller's reference wording).
+    pub fn problem(&self, name: &str) -> Option<String> {
+        match self {
+            Self::TooLarge(n) => Some(format!(
+                "{name} too large to check ({n} bytes, limit {MAX_JSON_BYTES})"
+            )),
+            Self::Unreadable(e) => Some(format!("{name} unreadable ({e})")),
+            _ => None,
         }
     }
 
@@ -55,25 +84,21 @@ impl JsonFile {
     }
 }
 
-/// Reads and parses a JSON file at a link-free cache path, refusing oversized files.
-pub fn read_json(fs: &CacheFs, real: &Path) -> Option<Value> {
-    read_json_sized(fs, real, None)
-}
-
-/// [`read_json`] when the size is known from the manifest.
-pub fn read_json_sized(fs: &CacheFs, real: &Path, size: Option<u64>) -> Option<Value> {
-    if size.is_some_and(|s| s > MAX_JSON_BYTES as u64) {
-        return None;
+/// Reads and parses a JSON file at a link-free cache path (its size known from the
+/// manifest when `size` is given), refusing oversized files.
+pub fn read_json_sized(fs: &CacheFs, real: &Path, size: Option<u64>) -> Result<Value, JsonError> {
+    if let Some(n) = size.filter(|s| *s > MAX_JSON_BYTES as u64) {
+        return Err(JsonError::TooLarge(n));
     }
     let bytes = match size {
         Some(_) => fs.read_prefix_sized(real, MAX_JSON_BYTES + 1, size),
         None => fs.read_prefix(real, MAX_JSON_BYTES + 1),
     }
-    .ok()?;
+    .map_err(|e| JsonError::Unreadable(crate::fs::describe(&e)))?;
     if bytes.len() > MAX_JSON_BYTES {
-        return None;
+        return Err(JsonError::TooLarge(bytes.len() as u64));
     }
-    serde_json::from_slice(&bytes).ok()
+    serde_json::from_slice(&bytes).map_err(|_| JsonError::Invalid)
 }
 
 /// The model's config.json and the other small descriptors classification needs.
@@ -151,6 +176,7 @@ fn probe_tokenizer_json(fs: &CacheFs, manifest: &Manifest) -> bool {
         return false;
     }
     read_json_sized(fs, real, size)
+        .ok()
         .as_ref()
         .and_then(Value::as_object)
         .is_some_and(|o| chat_template_in(Some(o)))

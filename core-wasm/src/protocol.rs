@@ -213,3 +213,65 @@ pub struct VersionData {
     /// Host facts (`null`).
     pub system: System,
 }
+
+/// One model's line in `health` (reference §1.5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthEntry {
+    /// Hub id.
+    pub name: String,
+    /// `healthy` or `unhealthy`.
+    pub status: &'static str,
+    /// `Model is healthy`, `Multi-file model complete`, or the failure.
+    pub reason: String,
+}
+
+/// Totals of `health`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HealthSummary {
+    /// Models checked.
+    pub total: usize,
+    /// Of which healthy.
+    pub healthy_count: usize,
+    /// Of which unhealthy.
+    pub unhealthy_count: usize,
+}
+
+/// `data` of `health` (also the empty structure kept on errors).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HealthData {
+    /// Healthy entries, in cache-folder order.
+    pub healthy: Vec<HealthEntry>,
+    /// Unhealthy entries, in cache-folder order.
+    pub unhealthy: Vec<HealthEntry>,
+    /// Totals.
+    pub summary: HealthSummary,
+}
+
+/// One file of `show --files` (reference §4.7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileEntry {
+    /// Base name (nested files lose their folder, as in the reference).
+    pub name: String,
+    /// Decimal size text: `20B`, `5.0KB`, `1.2GB`.
+    pub size: String,
+    /// `config`, `weights`, `tokenizer`, `readme` or `other`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `data` of `show` (reference §1.6): the model, then files, config or metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShowData {
+    /// The model object, with `quantization` when config.json has an MLX one.
+    pub model: ModelObject,
+    /// Always `null` for cache models.
+    pub workspace_metadata: Option<Value>,
+    /// `--files`: the snapshot's files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileEntry>>,
+    /// `--config`: config.json as parsed (`null` when missing or invalid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+    /// Default view: selected config keys; `null` with `--files`/`--config`.
+    pub metadata: Option<serde_json::Map<String, Value>>,
+}

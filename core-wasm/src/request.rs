@@ -5,7 +5,7 @@
 use crate::error::CoreError;
 
 /// Commands the core can run, in the order help lists them.
-pub const COMMANDS: &[&str] = &["list"];
+pub const COMMANDS: &[&str] = &["list", "health", "show"];
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,30 @@ pub struct Request {
 pub enum Command {
     /// `list`
     List(ListArgs),
+    /// `health [model[@rev]]`
+    Health(HealthArgs),
+    /// `show model[@rev] [--files] [--config]`
+    Show(ShowArgs),
     /// `--version`
     Version,
+}
+
+/// Arguments of `health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthArgs {
+    /// One model (`name[@rev]`), or every model when absent.
+    pub model: Option<String>,
+}
+
+/// Arguments of `show`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShowArgs {
+    /// The model, `name[@rev]`.
+    pub model: String,
+    /// List the snapshot's files (wins over `config`).
+    pub files: bool,
+    /// Include config.json.
+    pub config: bool,
 }
 
 /// Arguments of `list`.
@@ -73,6 +95,23 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let command = match first {
         "--version" | "-V" => Command::Version,
         "list" => Command::List(parse_list(rest)?),
+        "health" => {
+            let (_, positionals) = split_args(rest, &[])?;
+            Command::Health(HealthArgs {
+                model: one_optional(positionals)?,
+            })
+        }
+        "show" => {
+            let (flags, positionals) = split_args(rest, &["--files", "--config"])?;
+            let model = one_optional(positionals)?.ok_or_else(|| {
+                CoreError::Usage("the following arguments are required: model".into())
+            })?;
+            Command::Show(ShowArgs {
+                model,
+                files: flags.contains(&"--files"),
+                config: flags.contains(&"--config"),
+            })
+        }
         other if other.starts_with('-') => {
             return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));
         }
@@ -92,6 +131,46 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         json,
         command,
     })
+}
+
+/// Separates known flags from positionals (`--` ends flags); unknown flags are errors.
+fn split_args<'a>(
+    args: impl Iterator<Item = &'a str>,
+    known: &[&'static str],
+) -> Result<(Vec<&'static str>, Vec<&'a str>), CoreError> {
+    let (mut flags, mut positionals, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
+    let mut positional_only = false;
+    for a in args {
+        if positional_only || !a.starts_with('-') || a.len() == 1 {
+            positionals.push(a);
+        } else if a == "--" {
+            positional_only = true;
+        } else if let Some(k) = known.iter().find(|k| **k == a) {
+            flags.push(*k);
+        } else {
+            unknown.push(a);
+        }
+    }
+    if unknown.is_empty() {
+        Ok((flags, positionals))
+    } else {
+        Err(CoreError::Usage(format!(
+            "unrecognized arguments: {}",
+            unknown.join(" ")
+        )))
+    }
+}
+
+/// At most one positional.
+fn one_optional(positionals: Vec<&str>) -> Result<Option<String>, CoreError> {
+    match positionals.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((*one).to_owned())),
+        [_, rest @ ..] => Err(CoreError::Usage(format!(
+            "unrecognized arguments: {}",
+            rest.join(" ")
+        ))),
+    }
 }
 
 fn parse_list<'a>(args: impl Iterator<Item = &'a str>) -> Result<ListArgs, CoreError> {
@@ -147,7 +226,7 @@ mod tests {
     fn usage_errors_carry_argparse_messages() {
         assert_eq!(
             parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
-            "argument command: invalid choice: 'bogus' (choose from 'list')"
+            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show')"
         );
         assert_eq!(
             parse(&argv("mlxk --json")).unwrap_err(),

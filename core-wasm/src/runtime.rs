@@ -225,10 +225,13 @@ fn text_reason(manifest: &Manifest, files: &ModelFiles) -> Option<String> {
         crate::manifest::JsonFile::Missing => {
             return Some("config.json missing (required for model_type detection)".into());
         }
-        crate::manifest::JsonFile::Invalid => {
-            return Some("Failed to read config.json: invalid JSON".into());
-        }
         crate::manifest::JsonFile::Parsed(v) => v,
+        other => {
+            let detail = other
+                .problem("config.json")
+                .unwrap_or_else(|| "invalid JSON".into());
+            return Some(format!("Failed to read config.json: {detail}"));
+        }
     };
     let Some(mt) = config.get("model_type").and_then(Value::as_str) else {
         return Some("config.json missing model_type field".into());

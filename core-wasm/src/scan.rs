@@ -2,6 +2,7 @@
 //! shared `blobs` store, OS litter, stray files) are skipped, never fatal; a missing root
 //! is an empty cache.
 
+use crate::error::CoreError;
 use crate::fs::{CacheFs, Kind};
 use crate::naming::{self, RepoType};
 
@@ -25,8 +26,6 @@ pub struct CacheInfo {
     pub exists: bool,
     /// Repos, sorted by folder name.
     pub repos: Vec<CachedRepo>,
-    /// Problems that did not stop the scan.
-    pub warnings: Vec<String>,
 }
 
 impl CacheInfo {
@@ -38,22 +37,19 @@ impl CacheInfo {
     }
 }
 
-/// Lists the repos at the root of the cache.
-pub fn scan_cache(fs: &CacheFs) -> CacheInfo {
+/// Lists the repos at the root of the cache. A missing cache is empty; a cache that
+/// exists but cannot be listed is an error (an empty answer would be a lie).
+pub fn scan_cache(fs: &CacheFs) -> Result<CacheInfo, CoreError> {
     if !fs.root_exists() {
-        return CacheInfo::default();
+        return Ok(CacheInfo::default());
     }
     let mut info = CacheInfo {
         exists: true,
         ..CacheInfo::default()
     };
-    let entries = match fs.read_dir(std::path::Path::new("")) {
-        Ok(e) => e,
-        Err(e) => {
-            info.warnings.push(format!("Cannot list the cache: {e}"));
-            return info;
-        }
-    };
+    let entries = fs
+        .read_dir(std::path::Path::new(""))
+        .map_err(|e| CoreError::CacheUnreadable(crate::fs::describe(&e)))?;
     for (name, kind) in entries {
         if let Some((repo_type, repo_id)) = naming::parse_repo_folder(&name) {
             info.repos.push(CachedRepo {
@@ -64,5 +60,5 @@ pub fn scan_cache(fs: &CacheFs) -> CacheInfo {
             });
         }
     }
-    info
+    Ok(info)
 }

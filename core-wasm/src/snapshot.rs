@@ -220,7 +220,8 @@ fn walk_into(fs: &CacheFs, dir: &Path, prefix: &str, depth: usize, out: &mut Man
     let listing = match fs.read_dir(dir) {
         Ok(l) => l,
         Err(e) => {
-            out.unreadable_dirs.push((prefix.to_owned(), e.to_string()));
+            out.unreadable_dirs
+                .push((prefix.to_owned(), crate::fs::describe(&e)));
             return;
         }
     };

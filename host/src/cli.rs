@@ -36,6 +36,30 @@ pub struct Cli {
 pub enum Command {
     /// List cached models.
     List(ListArgs),
+    /// Check the integrity of every cached model, or of one.
+    Health(HealthArgs),
+    /// Show one model in detail.
+    Show(ShowArgs),
+}
+
+/// `health` options.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// One model, `name[@rev]` (default: every model).
+    pub model: Option<String>,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The model, `name[@rev]`.
+    pub model: String,
+    /// List the snapshot's files.
+    #[arg(long)]
+    pub files: bool,
+    /// Include config.json.
+    #[arg(long)]
+    pub config: bool,
 }
 
 /// `list` options.
@@ -55,7 +79,7 @@ pub struct ListArgs {
 }
 
 /// The subcommand names, for `invalid choice` messages.
-pub const COMMAND_NAMES: &[&str] = &["list"];
+pub const COMMAND_NAMES: &[&str] = core_wasm::request::COMMANDS;
 
 /// Turns a clap error into the reference's argparse wording.
 pub fn usage_message(err: &clap::Error) -> String {

@@ -36,6 +36,8 @@ pub fn main_with(json_default: bool) -> ExitCode {
     } else {
         match &cli.command {
             Some(cli::Command::List(args)) => commands::list::run(&ctx, args),
+            Some(cli::Command::Health(args)) => commands::health::run(&ctx, args),
+            Some(cli::Command::Show(args)) => commands::show::run(&ctx, args),
             None => no_command(&ctx),
         }
     };

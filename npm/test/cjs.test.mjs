@@ -48,3 +48,13 @@ test('ESM and CJS give deep-equal results', async () => {
   assert.deepEqual(cjs.resolveCacheDir({ HF_HOME: '/x' }), esm.resolveCacheDir({ HF_HOME: '/x' }));
 });
 
+test('CJS throwOnError throws like ESM', async () => {
+  const options = { cacheDir: cache.hub, model: 'nobody/nothing', throwOnError: true };
+  const caught = await Promise.all([esm, cjs].map((api) => api.show(options).catch((e) => e)));
+  for (const error of caught) {
+    assert.ok(error instanceof Error);
+    assert.equal(error.code, 'model_not_found');
+  }
+  assert.equal(caught[0].message, caught[1].message);
+  assert.deepEqual(caught[0].data, caught[1].data);
+});

@@ -64,6 +64,72 @@ test('a relative cacheDir is resolved against the working directory', async () =
   assert.deepEqual(await list({ cacheDir: relative }), await list({ cacheDir: cache.hub }));
 });
 
+test('health reports the fixture models as healthy', async () => {
+  const all = await health({ cacheDir: cache.hub });
+  assert.equal(all.status, 'success');
+  assert.equal(all.command, 'health');
+  assert.deepEqual(all.data.summary, { total: 2, healthy_count: 2, unhealthy_count: 0 });
+
+  const one = await health({ cacheDir: cache.hub, model: 'org/name' });
+  assert.equal(one.status, 'success');
+  assert.deepEqual(
+    one.data.healthy.map((e) => [e.name, e.status]),
+    [['org/name', 'healthy']],
+  );
+});
+
+test('show returns the model, its files and its config', async () => {
+  const rev = commit('org/name');
+  const shown = await show({ cacheDir: cache.hub, model: `org/name@${rev.slice(0, 7)}` });
+  assert.equal(shown.status, 'success', JSON.stringify(shown.error));
+  assert.equal(shown.data.model.name, 'org/name');
+  assert.equal(shown.data.model.hash, rev);
+  assert.equal(shown.data.model.size_bytes, name.snapshotBytes);
+  assert.deepEqual(shown.data.model.quantization, { bits: 4, group_size: 64 });
+
+  const files = await show({ cacheDir: cache.hub, model: 'org/name', files: true });
+  assert.deepEqual(
+    files.data.files.map((f) => f.name),
+    ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'],
+  );
+  assert.equal(files.data.metadata, null);
+
+  const config = await show({ cacheDir: cache.hub, model: 'org/name', config: true });
+  assert.equal(config.data.config.model_type, 'llama');
+});
+
+test('show without a model is a TypeError', async () => {
+  await assert.rejects(() => show({ cacheDir: cache.hub }), TypeError);
+});
+
+test('error envelopes are returned unchanged by default', async () => {
+  const envelope = await show({ cacheDir: cache.hub, model: 'nobody/nothing' });
+  assert.equal(envelope.status, 'error');
+  assert.equal(envelope.command, 'show');
+  assert.equal(envelope.error.type, 'model_not_found');
+  assert.equal(envelope.data, null);
+});
+
+test('throwOnError throws an Error with .code, .message and .data', async () => {
+  const envelope = await show({ cacheDir: cache.hub, model: 'nobody/nothing' });
+  await assert.rejects(
+    () => show({ cacheDir: cache.hub, model: 'nobody/nothing', throwOnError: true }),
+    (error) => {
+      assert.ok(error instanceof Error);
+      assert.equal(error.code, 'model_not_found');
+      assert.equal(error.message, envelope.error.message);
+      assert.deepEqual(error.data, envelope);
+      return true;
+    },
+  );
+  await assert.rejects(
+    () => show({ cacheDir: cache.hub, model: 'org', throwOnError: true }),
+    (error) => error.code === 'ambiguous_match' && error.data.error.matches.length === 2,
+  );
+  // A success is still returned as is.
+  assert.equal((await list({ cacheDir: cache.hub, throwOnError: true })).status, 'success');
+});
+
 test('version', async () => {
   const envelope = await version();
   assert.equal(envelope.status, 'success');
@@ -78,12 +144,15 @@ test('run gives the raw exit code and output; human text without --json', async 
   assert.match(human.stdout.toString('utf8'), /org\/name/);
   assert.throws(() => JSON.parse(human.stdout.toString('utf8')));
 
-  const usage = await run(['bogus', '--json'], { cacheDir: cache.hub });
+  const usage = await run(['show', '--json'], { cacheDir: cache.hub });
   assert.equal(usage.exitCode, 2);
   const envelope = JSON.parse(usage.stdout.toString('utf8'));
   assert.equal(envelope.status, 'error');
   assert.equal(envelope.command, null);
   assert.equal(envelope.error.type, 'CommandError');
+
+  const failed = await run(['show', 'nobody/nothing', '--json'], { cacheDir: cache.hub });
+  assert.equal(failed.exitCode, 1);
 });
 
 test('run rejects argv that is not an array of strings', async () => {

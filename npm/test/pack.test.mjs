@@ -43,15 +43,15 @@ test('npm pack, offline install, import and require', { timeout: 240_000 }, (t) 
 
   writeFileSync(
     path.join(scratch, 'esm.mjs'),
-    `import { list, version } from 'mlx-knife';
+    `import { list, show } from 'mlx-knife';
      const cacheDir = process.argv[2];
-     console.log(JSON.stringify([await list({ cacheDir }), await version()]));`,
+     console.log(JSON.stringify([await list({ cacheDir }), await show({ cacheDir, model: 'org/name', files: true })]));`,
   );
   writeFileSync(
     path.join(scratch, 'cjs.cjs'),
-    `const { list, version } = require('mlx-knife');
+    `const { list, show } = require('mlx-knife');
      const cacheDir = process.argv[2];
-     Promise.all([list({ cacheDir }), version()])
+     Promise.all([list({ cacheDir }), show({ cacheDir, model: 'org/name', files: true })])
        .then((results) => console.log(JSON.stringify(results)));`,
   );
 
@@ -59,9 +59,9 @@ test('npm pack, offline install, import and require', { timeout: 240_000 }, (t) 
   const cjs = exec(process.execPath, ['cjs.cjs', cache.hub], scratch);
   assert.equal(esm.stderr, '');
   assert.equal(cjs.stderr, '');
-  const [listed, versioned] = JSON.parse(esm.stdout);
+  const [listed, shown] = JSON.parse(esm.stdout);
   assert.equal(listed.status, 'success');
   assert.deepEqual(listed.data.models.map((m) => m.name), ['org/name']);
-  assert.equal(versioned.command, 'version');
+  assert.equal(shown.status, 'success');
   assert.deepEqual(JSON.parse(cjs.stdout), JSON.parse(esm.stdout));
 });

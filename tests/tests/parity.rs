@@ -25,6 +25,40 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
             &["list", "--verbose"],
             &["list", "--health"],
         ],
+        Command::Health(_) => &[
+            &["health", "--json"],
+            &["health"],
+            &["health", "org/sharded", "--json"],
+            &["health", "org/sharded"],
+            &["health", "sharded", "--json"],
+            &["health", "sharded"],
+            &["health", "nonexistent", "--json"],
+            &["health", "nonexistent"],
+            &["health", "twosnaps@bbb", "--json"],
+            &["health", "org/twosnaps@zzz", "--json"],
+            &["health", "evil/escape", "--json"],
+        ],
+        Command::Show(_) => &[
+            &["show", "Phi-3", "--json"],
+            &["show", "Phi-3"],
+            &["show", "Phi-3", "--files", "--json"],
+            &["show", "Phi-3", "--files"],
+            &["show", "Phi-3", "--config", "--json"],
+            &["show", "Phi-3", "--config"],
+            &["show", "Phi-3", "--files", "--config", "--json"],
+            &["show", "org/twosnaps@bbb", "--json"],
+            &["show", "org/twosnaps@zzz", "--json"],
+            &["show", "sharded", "--json"],
+            &["show", "sharded"],
+            &["show", "nonexistent", "--json"],
+            &["show", "", "--json"],
+            &["show", "@aaa", "--json"],
+            &["show", "evil/escape", "--files", "--json"],
+            &["show", "evil/config-escape", "--config", "--json"],
+            &["show", "org/m\u{f6}del", "--json"],
+            &["show", "win/copies", "--files"],
+            &["show", "TheBloke/Llama-2-7B-Chat-GGUF"],
+        ],
         Command::Version => &[&["--version", "--json"], &["--version"]],
     }
 }
@@ -33,13 +67,21 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
 /// and still identical.
 const USAGE_CASES: &[&[&str]] = &[
     &["bogus", "--json"],
+    &["show", "--json"],
+    &["show", "a", "b", "--json"],
+    &["health", "--files", "--json"],
     &["list", "a", "b", "--json"],
     &["list", "--bogus", "--json"],
     &["--json"],
 ];
 
 fn all_cases() -> Vec<Vec<&'static str>> {
-    let samples = [vec!["mlxk", "list"], vec!["mlxk", "--version"]];
+    let samples = [
+        vec!["mlxk", "list"],
+        vec!["mlxk", "health"],
+        vec!["mlxk", "show", "x"],
+        vec!["mlxk", "--version"],
+    ];
     let mut out = Vec::new();
     for sample in samples {
         let argv: Vec<String> = sample.iter().map(|s| (*s).to_owned()).collect();

@@ -12,7 +12,19 @@ use crate::scan;
 
 /// Lists the models whose full name contains `pattern` (case-insensitive).
 pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
-    let info = scan::scan_cache(fs);
+    let info = match scan::scan_cache(fs) {
+        Ok(info) => info,
+        Err(e) => {
+            return Outcome {
+                envelope: Envelope::failure(
+                    Some(CommandName::List),
+                    e.to_body(),
+                    serde_json::Value::Null,
+                ),
+                human: String::new(),
+            };
+        }
+    };
     let needle = args.pattern.trim().to_lowercase();
     let repos: Vec<_> = info
         .models()

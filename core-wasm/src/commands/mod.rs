@@ -1,6 +1,8 @@
 //! One function per command; [`dispatch`] is the only place commands are wired.
 
+pub mod health;
 pub mod list;
+pub mod show;
 pub mod version;
 
 use std::time::SystemTime;
@@ -22,6 +24,8 @@ pub struct Outcome {
 pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
     match &req.command {
         Command::List(args) => list::run(args, fs, now),
+        Command::Health(args) => health::run(args, fs),
+        Command::Show(args) => show::run(args, fs),
         Command::Version => version::run(&req.program),
     }
 }

@@ -173,7 +173,14 @@ mod imp {
                 // SAFETY: `buf` has `buf.len()` writable bytes.
                 let used =
                     unsafe { wasi::fd_readdir(self.fd, buf.as_mut_ptr(), buf.len(), cookie) }
-                        .map_err(err)?;
+                        .map_err(|e| {
+                            // wasmtime cannot list a folder holding a name that is not UTF-8.
+                            if e == wasi::ERRNO_ILSEQ {
+                                super::bad_name()
+                            } else {
+                                err(e)
+                            }
+                        })?;
                 let mut at = 0;
                 let mut complete = true;
                 while at + HEADER <= used {
@@ -187,8 +194,10 @@ mod imp {
                         complete = false;
                         break;
                     }
-                    let name = String::from_utf8_lossy(&buf[at + HEADER..at + HEADER + namlen])
-                        .into_owned();
+                    // Node lists such names; refuse them here too, so runtimes agree.
+                    let name = std::str::from_utf8(&buf[at + HEADER..at + HEADER + namlen])
+                        .map_err(|_| super::bad_name())?
+                        .to_owned();
                     at += HEADER + namlen;
                     cookie = next;
                     if name == "." || name == ".." {
@@ -301,7 +310,11 @@ mod imp {
                 } else {
                     Kind::Other
                 };
-                out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+                let name = entry
+                    .file_name()
+                    .into_string()
+                    .map_err(|_| super::bad_name())?;
+                out.push((name, kind));
             }
             Ok(out)
         }
@@ -315,6 +328,13 @@ mod imp {
             File::open(path)
         }
     }
+}
+
+/// The error for a folder holding a file name that is not UTF-8. The WASI runtimes cannot
+/// agree on such names (wasmtime refuses the whole listing, Node mangles the name), so no
+/// runtime lists them.
+pub fn bad_name() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a file name is not valid UTF-8")
 }
 
 /// Splits a cache-relative path into its folder and last name.

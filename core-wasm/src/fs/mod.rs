@@ -211,7 +211,7 @@ impl CacheFs {
                 }
                 Err(e) => {
                     return Resolved::Unreadable {
-                        error: e.to_string(),
+                        error: describe(&e),
                     };
                 }
             };
@@ -296,9 +296,16 @@ fn classify_error(e: &io::Error, target: String) -> Resolved {
     } else if is_loop(e) {
         Resolved::Loop
     } else {
-        Resolved::Unreadable {
-            error: e.to_string(),
-        }
+        Resolved::Unreadable { error: describe(e) }
+    }
+}
+
+/// An I/O error as words that read the same on every runtime (the OS error number
+/// differs between wasmtime, Node and native builds; the kind does not).
+pub fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::InvalidData => dir::bad_name().to_string(),
+        kind => kind.to_string(),
     }
 }
 

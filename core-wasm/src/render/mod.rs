@@ -1,6 +1,8 @@
 //! Human output: pure functions from envelopes to text (reference §7). No I/O here.
 
+pub mod health;
 pub mod list;
+pub mod show;
 
 /// Decimal size with one decimal place: `84B`, `5.3KB`, `2.1GB` (reference `humanize_size`).
 pub fn humanize_size(bytes: u64) -> String {

@@ -1,6 +1,8 @@
 //! Wiring from parsed arguments to a guest run, and the exit status.
 
+pub mod health;
 pub mod list;
+pub mod show;
 pub mod version;
 
 use std::path::{Path, PathBuf};
