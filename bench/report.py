@@ -41,6 +41,7 @@ LABELS = {
     "ours_list": "mlxk list --json --all (ours)",
     "ours_health": "mlxk health --json (ours)",
     "ours_small": "mlxk list --json, small cache, warm",
+    "ours_show": "mlxk show X --json, small cache, warm",
 }
 SMALL_MAX_MS = 15.0
 RSS_MAX_KB = 64 * 1024
@@ -97,16 +98,17 @@ def build(benches: dict[str, dict], rss_kb: int | None, skipped: dict[str, str])
             }
         )
 
-    small = benches.get("ours_small")
-    if small is None:
-        rows.append((LABELS["ours_small"], "-", "", f"< {SMALL_MAX_MS:g} ms", "SKIP"))
-        checks.append({"name": "ours_small", "target": f"< {SMALL_MAX_MS:g} ms", "result": "SKIP"})
-    else:
+    for name in ("ours_small", "ours_show"):
+        small = benches.get(name)
+        if small is None:
+            rows.append((LABELS[name], "-", "", f"< {SMALL_MAX_MS:g} ms", "SKIP"))
+            checks.append({"name": name, "target": f"< {SMALL_MAX_MS:g} ms", "result": "SKIP"})
+            continue
         result = "PASS" if small["mean_ms"] < SMALL_MAX_MS else "MISS"
-        rows.append((LABELS["ours_small"], fmt_time(small), "", f"< {SMALL_MAX_MS:g} ms", result))
+        rows.append((LABELS[name], fmt_time(small), "", f"< {SMALL_MAX_MS:g} ms", result))
         checks.append(
             {
-                "name": "ours_small",
+                "name": name,
                 "mean_ms": round(small["mean_ms"], 3),
                 "target": f"< {SMALL_MAX_MS:g} ms",
                 "result": result,

@@ -132,6 +132,16 @@ fi
 
 bench ours_small "$(q "$MLXK") list --json --cache-dir $(q "$SMALL")"
 
+set +e
+SHOW_NAME=$("$MLXK" list --json --all --cache-dir "$SMALL" 2>/dev/null |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["models"][0]["name"])' 2>/dev/null)
+set -e
+if "$MLXK" show "$SHOW_NAME" --json --cache-dir "$SMALL" >/dev/null 2>&1; then
+  bench ours_show "$(q "$MLXK") show $(q "$SHOW_NAME") --json --cache-dir $(q "$SMALL")"
+else
+  say "our mlxk cannot show '$SHOW_NAME' yet: show timing skipped"
+fi
+
 say "peak RSS: /usr/bin/time -f %M mlxk list --json --all (max of 3)"
 RSS_KB=0
 for _ in 1 2 3; do

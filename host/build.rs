@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use sha2::Digest;
+
 fn main() {
     println!("cargo:rerun-if-env-changed=MLXK_CORE_WASM");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -24,4 +26,10 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", wasm.display());
     println!("cargo:rustc-env=CORE_WASM_PATH={}", wasm.display());
+    // The module's hash keys the compiled-module cache; computing it here spares every
+    // run from hashing the embedded bytes.
+    let bytes = std::fs::read(&wasm).expect("read the guest module");
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    println!("cargo:rustc-env=CORE_WASM_SHA256={hex}");
 }

@@ -87,6 +87,18 @@ pub fn read_ref(fs: &CacheFs, folder: &str, name: &str) -> Option<String> {
 
 /// Applies the selection rule (see the module docs) to a repo.
 pub fn select(fs: &CacheFs, folder: &str, revision: Option<&str>) -> Selection {
+    // The common case needs no listing: refs/main names a snapshot that is there.
+    if revision.is_none()
+        && let Some(main) = read_ref(fs, folder, layout::DEFAULT_REF)
+        && fs
+            .lstat(&layout::snapshot_dir(folder, &main))
+            .is_ok_and(|st| st.kind == Kind::Dir)
+    {
+        return Selection::Snapshot {
+            revision: main,
+            via: Via::MainRef,
+        };
+    }
     let Some(snapshots) = list_snapshots(fs, folder) else {
         return if revision.is_some() {
             Selection::RevisionNotFound
@@ -102,14 +114,6 @@ pub fn select(fs: &CacheFs, folder: &str, revision: Option<&str>) -> Selection {
                 revision: s.revision.clone(),
                 via: Via::Explicit,
             });
-    }
-    if let Some(main) = read_ref(fs, folder, layout::DEFAULT_REF)
-        && snapshots.iter().any(|s| s.revision == main)
-    {
-        return Selection::Snapshot {
-            revision: main,
-            via: Via::MainRef,
-        };
     }
     // Newest by mtime; ties (common when a tool writes several at once) go to the
     // greatest name so the choice never depends on directory order.

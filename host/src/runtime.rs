@@ -200,14 +200,30 @@ impl Runtime {
     }
 }
 
-/// The cache key of this module on this engine.
+/// The cache key of this module on this engine: the module's sha256 (computed at build
+/// time), the wasmtime version and the architecture.
 fn module_key() -> String {
     let mut h = Sha256::new();
-    h.update(CORE_WASM);
+    h.update(env!("CORE_WASM_SHA256").as_bytes());
     h.update(WASMTIME_VERSION.as_bytes());
     h.update(std::env::consts::ARCH.as_bytes());
     let digest = h.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Only our own, not group- or world-writable files are candidates: anything else may
+/// have been written by someone else and is not even read.
+#[cfg(unix)]
+fn is_own_private_file(file: &fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().is_ok_and(|m| {
+        m.is_file() && m.uid() == rustix::process::geteuid().as_raw() && m.mode() & 0o022 == 0
+    })
+}
+
+#[cfg(not(unix))]
+fn is_own_private_file(file: &fs::File) -> bool {
+    file.metadata().is_ok_and(|m| m.is_file())
 }
 
 fn load_module(engine: &Engine, cache_dir: Option<&Path>) -> Result<Module> {
@@ -228,7 +244,13 @@ fn load_module(engine: &Engine, cache_dir: Option<&Path>) -> Result<Module> {
 
 /// Header: MAGIC, key (32 ASCII bytes), sha256 of the payload (32 bytes), payload.
 fn read_artifact(engine: &Engine, path: &Path, key: &str) -> Option<Module> {
-    let bytes = fs::read(path).ok()?;
+    use std::io::Read;
+    let mut file = fs::File::open(path).ok()?;
+    if !is_own_private_file(&file) {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
     let header = MAGIC.len() + key.len() + 32;
     if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
         return None;

@@ -214,6 +214,18 @@ fn a_corrupt_or_foreign_compiled_module_is_recompiled_not_trusted() {
         "the bad entry was replaced"
     );
 
+    // Group- or world-writable: someone else could have written it, so it is not read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(artifact, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
+    assert_eq!((run.code, &run.stdout), (0, &first.stdout));
+    let mode = std::fs::metadata(artifact).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the replacement is private again ({mode:o})"
+    );
+
     // A file that is not ours at all.
     std::fs::write(artifact, b"not a module").unwrap();
     let run = cli_with("mlxk", &["list", "--json"], Some(fx.path()), &env);
