@@ -118,9 +118,10 @@ fn name_says_chat(lname: &str) -> bool {
     lname.contains("instruct") || lname.contains("chat")
 }
 
-/// Config-first embedder detection (reference 2.0.7+).
-fn is_embedding(lname: &str, config: Option<&Map<String, Value>>, mt: &str) -> bool {
-    let causal = mt == "qwen3"
+/// Whether the config describes a causal (decoder) model: a `*ForCausalLM`
+/// architecture, or a `qwen3`/`mistral` model type.
+pub fn is_causal_decoder(config: Option<&Map<String, Value>>, mt: &str) -> bool {
+    mt == "qwen3"
         || mt == "mistral"
         || config
             .and_then(|c| c.get("architectures"))
@@ -129,9 +130,13 @@ fn is_embedding(lname: &str, config: Option<&Map<String, Value>>, mt: &str) -> b
                 a.iter()
                     .filter_map(Value::as_str)
                     .any(|s| s.contains("ForCausalLM"))
-            });
+            })
+}
+
+/// Config-first embedder detection (reference 2.0.7+).
+fn is_embedding(lname: &str, config: Option<&Map<String, Value>>, mt: &str) -> bool {
     let named = lname.contains("embed");
-    (causal && named) || mt == "bert" || DECLARED_ENCODERS.contains(&mt)
+    (is_causal_decoder(config, mt) && named) || mt == "bert" || DECLARED_ENCODERS.contains(&mt)
 }
 
 fn capabilities(

@@ -7,6 +7,7 @@
 //! prefix of that repo's snapshot names only (difference 3). Only explicit paths (`./x`,
 //! `../x`, `/x`, `.`, `..`) mean local folders; they are never looked up in the cache.
 
+use crate::error::CoreError;
 use crate::fs::CacheFs;
 use crate::scan::{CacheInfo, CachedRepo};
 use crate::snapshot;
@@ -85,6 +86,29 @@ pub enum Resolution {
     },
     /// Nothing matches (also: empty names and explicit paths).
     NotFound,
+}
+
+impl Resolution {
+    /// The repo and revision, or the error a command reports; `NotFound` becomes
+    /// `model_not_found` (callers for which no match is not an error check it first).
+    pub fn into_found(self, spec: &str) -> Result<(CachedRepo, Option<String>), CoreError> {
+        match self {
+            Self::Found { repo, revision, .. } => Ok((repo, revision)),
+            Self::NotFound => Err(CoreError::ModelNotFound(spec.to_owned())),
+            Self::Ambiguous(matches) => Err(CoreError::AmbiguousMatch {
+                spec: spec.to_owned(),
+                matches,
+            }),
+            Self::AmbiguousRevision(matches) => Err(CoreError::AmbiguousRevision {
+                spec: spec.to_owned(),
+                matches,
+            }),
+            Self::RevisionNotFound { available, .. } => Err(CoreError::RevisionNotFound {
+                spec: spec.to_owned(),
+                available,
+            }),
+        }
+    }
 }
 
 /// Resolves `spec` against the model repos of `info`.

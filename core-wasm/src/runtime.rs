@@ -174,17 +174,7 @@ pub fn runtime_reason(
         return None;
     }
     if class.model_type == "embedding" {
-        let decoder = mt == "qwen3"
-            || mt == "mistral"
-            || config
-                .and_then(|c| c.get("architectures"))
-                .and_then(Value::as_array)
-                .is_some_and(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .any(|s| s.contains("ForCausalLM"))
-                });
-        return if decoder || mt == "bert" {
+        return if crate::classify::is_causal_decoder(config, mt) || mt == "bert" {
             None
         } else {
             Some(format!(

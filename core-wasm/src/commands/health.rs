@@ -26,27 +26,12 @@ pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
             .map(|r| (r.clone(), None))
             .collect(),
         Some(spec) => match resolve::resolve(fs, &info, spec) {
-            Resolution::Found { repo, revision, .. } => vec![(repo, revision)],
             // No match is an empty success, not an error (reference §1.5).
             Resolution::NotFound => Vec::new(),
-            Resolution::Ambiguous(matches) => {
-                return failure(CoreError::AmbiguousMatch {
-                    spec: spec.clone(),
-                    matches,
-                });
-            }
-            Resolution::AmbiguousRevision(matches) => {
-                return failure(CoreError::AmbiguousRevision {
-                    spec: spec.clone(),
-                    matches,
-                });
-            }
-            Resolution::RevisionNotFound { available, .. } => {
-                return failure(CoreError::RevisionNotFound {
-                    spec: spec.clone(),
-                    available,
-                });
-            }
+            other => match other.into_found(spec) {
+                Ok(found) => vec![found],
+                Err(e) => return failure(e),
+            },
         },
     };
     let mut data = HealthData::default();

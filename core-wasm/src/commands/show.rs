@@ -10,7 +10,7 @@ use crate::model::{self, Evaluation};
 use crate::protocol::{CommandName, Envelope, FileEntry, ShowData};
 use crate::render;
 use crate::request::ShowArgs;
-use crate::resolve::{self, Resolution};
+use crate::resolve;
 use crate::scan;
 
 /// Shows the model `args.model` names.
@@ -20,27 +20,9 @@ pub fn run(args: &ShowArgs, fs: &CacheFs) -> Outcome {
         Err(e) => return failure(e),
     };
     let spec = &args.model;
-    let (repo, revision) = match resolve::resolve(fs, &info, spec) {
-        Resolution::Found { repo, revision, .. } => (repo, revision),
-        Resolution::NotFound => return failure(CoreError::ModelNotFound(spec.clone())),
-        Resolution::Ambiguous(matches) => {
-            return failure(CoreError::AmbiguousMatch {
-                spec: spec.clone(),
-                matches,
-            });
-        }
-        Resolution::AmbiguousRevision(matches) => {
-            return failure(CoreError::AmbiguousRevision {
-                spec: spec.clone(),
-                matches,
-            });
-        }
-        Resolution::RevisionNotFound { available, .. } => {
-            return failure(CoreError::RevisionNotFound {
-                spec: spec.clone(),
-                available,
-            });
-        }
+    let (repo, revision) = match resolve::resolve(fs, &info, spec).into_found(spec) {
+        Ok(found) => found,
+        Err(e) => return failure(e),
     };
     let eval = model::evaluate(fs, &repo, revision.as_deref());
     let data = show_data(&eval, args);

@@ -239,6 +239,18 @@ mod imp {
 
     use super::{Kind, Stat};
 
+    fn kind_of(ft: fs::FileType) -> Kind {
+        if ft.is_symlink() {
+            Kind::Symlink
+        } else if ft.is_file() {
+            Kind::File
+        } else if ft.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::Other
+        }
+    }
+
     /// A directory, by path.
     #[derive(Debug)]
     pub struct Dir {
@@ -273,18 +285,8 @@ mod imp {
         /// `lstat` of `name`.
         pub fn lstat(&self, name: &str) -> io::Result<Stat> {
             let m = fs::symlink_metadata(self.path.join(name))?;
-            let ft = m.file_type();
-            let kind = if ft.is_symlink() {
-                Kind::Symlink
-            } else if ft.is_file() {
-                Kind::File
-            } else if ft.is_dir() {
-                Kind::Dir
-            } else {
-                Kind::Other
-            };
             Ok(Stat {
-                kind,
+                kind: kind_of(m.file_type()),
                 size: m.len(),
                 modified: m.modified().ok(),
             })
@@ -300,16 +302,7 @@ mod imp {
             let mut out = Vec::new();
             for entry in fs::read_dir(&self.path)? {
                 let entry = entry?;
-                let ft = entry.file_type()?;
-                let kind = if ft.is_symlink() {
-                    Kind::Symlink
-                } else if ft.is_file() {
-                    Kind::File
-                } else if ft.is_dir() {
-                    Kind::Dir
-                } else {
-                    Kind::Other
-                };
+                let kind = kind_of(entry.file_type()?);
                 let name = entry
                     .file_name()
                     .into_string()
