@@ -1008,3 +1008,60 @@ fn item_80_invalid_tokenizer_and_processor_configs() {
         "preprocessor_config.json invalid JSON"
     );
 }
+
+// ---- Human show output (mlxk-reference §7.4) ----
+
+#[test]
+fn show_human_output_matches_section_7_4() {
+    let fx = CacheFixture::new();
+    phi(&fx);
+    fx.freeze_mtimes();
+    let size = list_model(&fx, "mlx-community/Phi-3-mini-4k-instruct-4bit")["size_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        size < 1000,
+        "the fixture stays under 1 kB, so its size prints as bytes"
+    );
+    let run = cli(&["show", "Phi-3"], Some(fx.path()));
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout_text(),
+        format!(
+            "Model: mlx-community/Phi-3-mini-4k-instruct-4bit@aaaaaaa\n\
+             Framework: MLX\n\
+             Type: chat\n\
+             Capabilities: text-generation, chat\n\
+             Quantization: 4-bit (group_size=64)\n\
+             Size: {size}B\n\
+             Modified: 2023-11-14\n\
+             Health: healthy\n\
+             \n\
+             Metadata:\n  model_type: phi3\n  architecture: Phi3ForCausalLM\n  context_length: 4096\n  \
+             vocab_size: 32064\n  hidden_size: 3072\n  num_attention_heads: 32\n  num_hidden_layers: 32\n"
+        )
+    );
+    let config = cli(&["show", "Phi-3", "--config"], Some(fx.path())).stdout_text();
+    assert!(
+        config.contains(
+            "\nConfig:\n  model_type: phi3\n  quantization: {'bits': 4, 'group_size': 64}\n"
+        ),
+        "{config}"
+    );
+    assert!(
+        config.contains("  architectures: ['Phi3ForCausalLM']\n"),
+        "{config}"
+    );
+    let files = cli(&["show", "Phi-3", "--files"], Some(fx.path())).stdout_text();
+    assert!(
+        files.contains("\nFiles:\n  - config.json (config, "),
+        "{files}"
+    );
+    let missing = cli(&["show", "nothing-here"], Some(fx.path()));
+    assert_eq!(missing.code, 1);
+    assert!(missing.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "show: Error: No model found matching 'nothing-here'\n"
+    );
+}

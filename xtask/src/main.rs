@@ -102,7 +102,9 @@ fn build() -> Result {
         .join("release/core-wasm.wasm");
     std::fs::copy(&wasm, root().join("npm/core.wasm"))
         .map_err(|e| format!("copy {} to npm/: {e}", wasm.display()))?;
-    status(cargo().args(["build", "--release", "-p", "host"]))
+    // The whole workspace at once, so features unify exactly as `cargo test --workspace`
+    // will see them and the tests reuse these artifacts instead of rebuilding wasmtime.
+    status(cargo().args(["build", "--release", "--workspace", "--exclude", "xtask"]))
 }
 
 fn run_mlxk(args: &[String]) -> Result {

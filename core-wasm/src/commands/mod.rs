@@ -25,7 +25,7 @@ pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
     match &req.command {
         Command::List(args) => list::run(args, fs, now),
         Command::Health(args) => health::run(args, fs),
-        Command::Show(args) => show::run(args, fs),
+        Command::Show(args) => show::run(args, fs, now),
         Command::Version => version::run(&req.program),
     }
 }

@@ -1,5 +1,7 @@
 //! `show model[@rev] [--files] [--config]`: one model in detail (reference §1.6, §4).
 
+use std::time::SystemTime;
+
 use serde_json::{Map, Value};
 
 use super::Outcome;
@@ -14,7 +16,7 @@ use crate::resolve;
 use crate::scan;
 
 /// Shows the model `args.model` names.
-pub fn run(args: &ShowArgs, fs: &CacheFs) -> Outcome {
+pub fn run(args: &ShowArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,
         Err(e) => return failure(e),
@@ -27,7 +29,7 @@ pub fn run(args: &ShowArgs, fs: &CacheFs) -> Outcome {
     let eval = model::evaluate(fs, &repo, revision.as_deref());
     let data = show_data(&eval, args);
     Outcome {
-        human: render::show::text(&data),
+        human: render::show::text(&data, crate::time::unix_seconds(now)),
         envelope: Envelope::success(CommandName::Show, data),
     }
 }

@@ -5,9 +5,10 @@ use serde_json::Value;
 use super::humanize_size;
 use crate::json::python_float_repr;
 use crate::protocol::ShowData;
+use crate::time::human_age;
 
 /// Renders a show result.
-pub fn text(data: &ShowData) -> String {
+pub fn text(data: &ShowData, now: i64) -> String {
     let m = &data.model;
     let mut out = String::new();
     match &m.hash {
@@ -36,7 +37,7 @@ pub fn text(data: &ShowData) -> String {
         .unwrap_or_else(|| "-".into());
     out.push_str(&format!("Quantization: {quant}\n"));
     out.push_str(&format!("Size: {}\n", humanize_size(m.size_bytes)));
-    out.push_str(&format!("Modified: {}\n", &m.last_modified[..10]));
+    out.push_str(&format!("Modified: {}\n", human_age(&m.last_modified, now)));
     let health = match (m.health, m.runtime_compatible) {
         ("healthy", true) => "healthy",
         ("healthy", false) => "healthy (files OK, runtime incompatible)",
