@@ -324,7 +324,7 @@ mod imp {
 }
 
 /// The error for a folder holding a file name that is not UTF-8. The WASI runtimes cannot
-/// agree on such names (wasmtime refuses the whole listing, Node mangles the name), so no
+/// agree on such names (wasmtime refuses the whole listing, Node passes the raw bytes), so no
 /// runtime lists them.
 pub fn bad_name() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, "a file name is not valid UTF-8")
