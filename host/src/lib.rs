@@ -1,5 +1,7 @@
 //! mlxk, the native CLI: arguments, environment, terminal and the wasmtime sandbox. It
 //! holds no cache rules of its own; every answer comes from the core-wasm guest.
+// All output goes through `printer`, which handles closed pipes.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
 pub mod commands;
