@@ -9,4 +9,4 @@ pub mod schema;
 pub mod zoo;
 
 pub use fixture::{CacheFixture, Repo, Snapshot, safetensors};
-pub use runners::{Run, cli, cli_json, native, node_batch, repo_root, target_dir};
+pub use runners::{Run, cli, cli_json, health_reason, native, node_batch, repo_root, target_dir};

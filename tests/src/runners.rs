@@ -163,3 +163,15 @@ pub fn node_batch(cases: &[(Vec<String>, PathBuf)]) -> Vec<Run> {
         })
         .collect()
 }
+
+/// The reason `mlxk health <name> --json` gives for its single entry.
+pub fn health_reason(cache: &Path, name: &str) -> String {
+    let (code, env) = cli_json(&["health", name], cache);
+    assert_eq!(code, 0, "{env:#}");
+    let d = &env["data"];
+    let entry = d["healthy"]
+        .get(0)
+        .or_else(|| d["unhealthy"].get(0))
+        .unwrap_or_else(|| panic!("{env:#}"));
+    entry["reason"].as_str().unwrap().to_owned()
+}

@@ -8,20 +8,9 @@ use std::path::Path;
 
 use serde_json::Value;
 use tests::zoo::{A, B};
-use tests::{CacheFixture, cli, cli_json, node_batch, safetensors};
+use tests::{CacheFixture, cli, cli_json, health_reason, node_batch, safetensors};
 
 const LLAMA: &str = r#"{"model_type":"llama"}"#;
-
-fn health_reason(cache: &Path, name: &str) -> String {
-    let (code, env) = cli_json(&["health", name], cache);
-    assert_eq!(code, 0, "{env:#}");
-    let d = &env["data"];
-    let e = d["healthy"]
-        .get(0)
-        .or_else(|| d["unhealthy"].get(0))
-        .unwrap_or_else(|| panic!("{env:#}"));
-    e["reason"].as_str().unwrap().to_owned()
-}
 
 /// Every command on the cache succeeds (exit 0) and prints valid JSON.
 fn all_commands_survive(cache: &Path, model: &str) {

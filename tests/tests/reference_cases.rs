@@ -20,14 +20,7 @@ fn show(fx: &CacheFixture, spec: &str) -> (i32, Value) {
 
 /// The reason `health <name>` gives.
 fn reason(fx: &CacheFixture, name: &str) -> String {
-    let (code, env) = cli_json(&["health", name], fx.path());
-    assert_eq!(code, 0, "{env:#}");
-    let d = &env["data"];
-    let entry = d["healthy"]
-        .get(0)
-        .or_else(|| d["unhealthy"].get(0))
-        .unwrap_or_else(|| panic!("{env:#}"));
-    entry["reason"].as_str().unwrap().to_owned()
+    tests::health_reason(fx.path(), name)
 }
 
 /// A model with config and one weight file in snapshot A; returns the snapshot.
