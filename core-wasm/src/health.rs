@@ -19,7 +19,7 @@ pub const HEALTHY_MULTI: &str = "Multi-file model complete";
 const LFS_MAX_SIZE: u64 = 200;
 /// How much of a small file is searched for the pointer header.
 const LFS_PROBE_BYTES: usize = 100;
-const LFS_HEADER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+pub(crate) const LFS_HEADER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
 /// The verdict on one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,11 @@
 //! environment or writes outside the cache root it is given.
 #![deny(missing_docs)]
 
+pub mod audit;
+pub mod capability;
 pub mod classify;
 pub mod commands;
+pub mod digest;
 pub mod error;
 pub mod fs;
 pub mod health;
@@ -27,6 +30,7 @@ pub mod runtime;
 pub mod scan;
 pub mod snapshot;
 pub mod time;
+pub mod trees;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -57,24 +61,25 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
     };
     let fs = fs::CacheFs::new(root);
     let outcome = commands::dispatch(&req, &fs, now);
+    let code = outcome.exit_code();
     let env = &outcome.envelope;
     if req.json {
         return Output {
             stdout: json::to_python_json(env),
             stderr: Vec::new(),
-            code: env.exit_code(),
+            code,
         };
     }
     match (&env.error, env.command) {
         (Some(err), Some(cmd)) => Output {
             stdout: Vec::new(),
             stderr: format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes(),
-            code: env.exit_code(),
+            code,
         },
         _ => Output {
             stdout: outcome.human.into_bytes(),
             stderr: Vec::new(),
-            code: env.exit_code(),
+            code,
         },
     }
 }

@@ -223,6 +223,72 @@ pub struct HealthEntry {
     pub status: &'static str,
     /// `Model is healthy`, `Multi-file model complete`, or the failure.
     pub reason: String,
+    /// `--deep` only: what the audit checked and found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep: Option<DeepEntry>,
+}
+
+/// `--deep`: one model's audit (additive to the reference's entry).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeepEntry {
+    /// The snapshots audited (every one, or the `@rev` one), sorted.
+    pub revisions: Vec<String>,
+    /// Files whose content was hashed.
+    pub files_hashed: u64,
+    /// Bytes hashed.
+    pub bytes_hashed: u64,
+    /// Plain files (no-symlink layout) with no tree listing to check them against.
+    pub unverified: u64,
+    /// Everything found, most severe first, then by path.
+    pub findings: Vec<Finding>,
+}
+
+/// One problem or leftover found by `--deep`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable code: `hash_mismatch`, `truncated`, `orphan_blob`, `stale_lock`, ...
+    pub kind: &'static str,
+    /// `corrupt` (exit 1), `partial`, `stale` (safe to clean) or `notice`.
+    pub severity: &'static str,
+    /// The thing on disk, relative to the cache root.
+    pub path: String,
+    /// The snapshot file it concerns, relative to its snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The snapshot `file` belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Size on disk in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// What it should be (a hash, a size, a commit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// Last modification, UTC (locks, interrupted downloads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// `--deep`: totals over every audited model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeepSummary {
+    /// Files whose content was hashed.
+    pub files_hashed: u64,
+    /// Bytes hashed.
+    pub bytes_hashed: u64,
+    /// Findings by severity.
+    pub corrupt: usize,
+    /// Tree-listed files not downloaded.
+    pub partial: usize,
+    /// Leftovers safe to remove.
+    pub stale: usize,
+    /// Worth knowing, nothing wrong.
+    pub notice: usize,
 }
 
 /// Totals of `health`.
@@ -245,6 +311,9 @@ pub struct HealthData {
     pub unhealthy: Vec<HealthEntry>,
     /// Totals.
     pub summary: HealthSummary,
+    /// `--deep` only: audit totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep: Option<DeepSummary>,
 }
 
 /// One file of `show --files` (reference §4.7).

@@ -36,6 +36,8 @@ pub enum Command {
 pub struct HealthArgs {
     /// One model (`name[@rev]`), or every model when absent.
     pub model: Option<String>,
+    /// Audit every byte offline (`--deep`).
+    pub deep: bool,
 }
 
 /// Arguments of `show`.
@@ -96,9 +98,10 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         "--version" | "-V" => Command::Version,
         "list" => Command::List(parse_list(rest)?),
         "health" => {
-            let (_, positionals) = split_args(rest, &[])?;
+            let (flags, positionals) = split_args(rest, &["--deep"])?;
             Command::Health(HealthArgs {
                 model: one_optional(positionals)?,
+                deep: flags.contains(&"--deep"),
             })
         }
         "show" => {

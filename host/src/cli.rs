@@ -47,6 +47,10 @@ pub enum Command {
 pub struct HealthArgs {
     /// One model, `name[@rev]` (default: every model).
     pub model: Option<String>,
+    /// Audit every byte offline: hashes against blob names and trees/<commit>.json,
+    /// orphan blobs, interrupted downloads, stale and held locks, broken refs.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 /// `show` options.

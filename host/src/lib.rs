@@ -3,6 +3,7 @@
 // All output goes through `printer`, which handles closed pipes.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod capabilities;
 pub mod cli;
 pub mod commands;
 pub mod env;

@@ -2,7 +2,8 @@
 //!
 //! Each call gets a fresh store whose WASI context holds argv, one preopen (the cache as
 //! `/cache`, read-only unless the command writes), no environment, no stdin, no network,
-//! and capped in-memory stdout/stderr. Guest memory is capped by `StoreLimits`, and its
+//! and capped in-memory stdout/stderr. Beyond WASI it gets the `mlxk_host_v1` imports
+//! of [`crate::capabilities`], bound to the same cache. Guest memory is capped by `StoreLimits`, and its
 //! wall-clock time by an epoch deadline.
 //!
 //! Compiling the module with Cranelift costs ~100 ms, so the compiled artifact is cached
@@ -23,6 +24,8 @@ use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBu
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use crate::capabilities::{self, CacheCaps, HasCaps};
 
 /// The guest module, embedded at build time.
 pub static CORE_WASM: &[u8] = include_bytes!(env!("CORE_WASM_PATH"));
@@ -95,6 +98,13 @@ impl GuestFailure {
 struct HostState {
     wasi: WasiP1Ctx,
     limits: StoreLimits,
+    caps: CacheCaps,
+}
+
+impl HasCaps for HostState {
+    fn caps(&mut self) -> &mut CacheCaps {
+        &mut self.caps
+    }
 }
 
 /// An engine and the compiled core module, ready to run commands.
@@ -107,13 +117,24 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine and loads the module, from `cache_dir` when a valid artifact is there.
     pub fn new(cache_dir: Option<&Path>) -> Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let engine = engine()?;
         let module = load_module(&engine, cache_dir)?;
+        Self::assemble(engine, module)
+    }
+
+    /// A runtime for another module under the same sandbox and capabilities (the tests
+    /// use it to prove what a hostile guest can and cannot reach).
+    pub fn with_module(wasm: &[u8]) -> Result<Self> {
+        let engine = engine()?;
+        let module = Module::new(&engine, wasm).map_err(|e| anyhow!("{e}"))?;
+        Self::assemble(engine, module)
+    }
+
+    fn assemble(engine: Engine, module: Module) -> Result<Self> {
         let mut linker: Linker<HostState> = Linker::new(&engine);
         p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)
             .map_err(|e| anyhow!("{e}"))?;
+        capabilities::add_to_linker(&mut linker).map_err(|e| anyhow!("{e}"))?;
         Ok(Self {
             engine,
             module,
@@ -128,6 +149,7 @@ impl Runtime {
         cache: Option<&Path>,
         perms: FsPerms,
         limits: Limits,
+        progress: bool,
     ) -> Result<GuestOutput, GuestFailure> {
         let stdout = MemoryOutputPipe::new(STDOUT_CAP);
         let stderr = MemoryOutputPipe::new(STDERR_CAP);
@@ -147,7 +169,10 @@ impl Runtime {
                     ))
                 })?;
         }
+        let caps = CacheCaps::new(cache, progress)
+            .map_err(|e| GuestFailure::Setup(anyhow!("Failed to open the cache: {e}")))?;
         let state = HostState {
+            caps,
             wasi: builder.build_p1(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
@@ -175,6 +200,7 @@ impl Runtime {
             .instantiate(&mut store, &self.module)
             .and_then(|inst| inst.get_typed_func::<(), ()>(&mut store, "_start"))
             .and_then(|start| start.call(&mut store, ()));
+        store.data_mut().caps.finish();
         done.store(true, Ordering::Relaxed);
         ticker.thread().unpark();
         let _ = ticker.join();
@@ -198,6 +224,12 @@ impl Runtime {
             stderr: stderr.contents().to_vec(),
         })
     }
+}
+
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    Engine::new(&config).map_err(|e| anyhow!("{e}"))
 }
 
 /// The cache key of this module on this engine: the module's sha256 (computed at build

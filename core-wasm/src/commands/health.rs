@@ -1,15 +1,21 @@
-//! `health [model[@rev]]`: integrity of every model, or of one (reference §1.5, §3).
+//! `health [model[@rev]] [--deep]`: integrity of every model, or of one (reference §1.5,
+//! §3); `--deep` adds the offline audit of [`crate::audit`].
 
 use super::Outcome;
+use crate::audit;
+use crate::capability;
 use crate::error::CoreError;
 use crate::fs::CacheFs;
 use crate::model;
 use crate::naming::{self, RepoType};
-use crate::protocol::{CommandName, Envelope, HealthData, HealthEntry, HealthSummary, to_value};
+use crate::protocol::{
+    CommandName, DeepSummary, Envelope, HealthData, HealthEntry, HealthSummary, to_value,
+};
 use crate::render;
 use crate::request::HealthArgs;
 use crate::resolve::{self, Resolution};
 use crate::scan::{self, CachedRepo};
+use crate::snapshot::Selection;
 
 /// Checks every model repo, or the one `args.model` names.
 pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
@@ -34,9 +40,21 @@ pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
             },
         },
     };
-    let mut data = HealthData::default();
+    let mut rows: Vec<(HealthEntry, Option<audit::RepoAudit>)> = Vec::new();
     for (repo, revision) in &targets {
         let eval = model::evaluate(fs, repo, revision.as_deref());
+        let audit = args.deep.then(|| {
+            // `@rev` narrows the audit to the snapshot it selected (none if not found).
+            let plan = match (&eval.selection, revision) {
+                (Selection::Snapshot { revision, .. }, Some(_)) => {
+                    audit::plan(fs, &repo.folder, Some(revision))
+                }
+                (_, Some(_)) => audit::RepoAudit::default(),
+                (_, None) => audit::plan(fs, &repo.folder, None),
+            };
+            fs.release();
+            plan
+        });
         let entry = HealthEntry {
             name: repo.repo_id.clone(),
             status: if eval.health.healthy {
@@ -45,8 +63,36 @@ pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
                 "unhealthy"
             },
             reason: eval.health.reason,
+            deep: None,
         };
-        if eval.health.healthy {
+        rows.push((entry, audit));
+    }
+    let mut data = HealthData::default();
+    if args.deep {
+        let (bytes, files) = rows
+            .iter()
+            .filter_map(|(_, a)| a.as_ref())
+            .fold((0, 0), |(b, f), a| {
+                (b + a.planned_bytes(), f + a.planned_files())
+            });
+        capability::progress_begin(bytes, files);
+        data.deep = Some(DeepSummary::default());
+    }
+    for (mut entry, plan) in rows {
+        if let Some(plan) = plan {
+            let report = audit::execute(fs, plan);
+            if entry.status == "healthy"
+                && let Some(why) = audit::first_corruption(&report)
+            {
+                entry.status = "unhealthy";
+                entry.reason = why.to_owned();
+            }
+            if let Some(summary) = data.deep.as_mut() {
+                audit::tally(summary, &report);
+            }
+            entry.deep = Some(report);
+        }
+        if entry.status == "healthy" {
             data.healthy.push(entry);
         } else {
             data.unhealthy.push(entry);
@@ -57,9 +103,12 @@ pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
         healthy_count: data.healthy.len(),
         unhealthy_count: data.unhealthy.len(),
     };
+    // The audit ran (status success), but a corrupt cache must fail a script's `&&`.
+    let exit_code = (args.deep && data.summary.unhealthy_count > 0).then_some(1);
     Outcome {
         human: render::health::text(&data),
         envelope: Envelope::success(CommandName::Health, data),
+        exit_code,
     }
 }
 
@@ -72,5 +121,6 @@ fn failure(e: CoreError) -> Outcome {
             to_value(HealthData::default()),
         ),
         human: String::new(),
+        exit_code: None,
     }
 }

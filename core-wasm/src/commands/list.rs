@@ -22,6 +22,7 @@ pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
                     serde_json::Value::Null,
                 ),
                 human: String::new(),
+                exit_code: None,
             };
         }
     };
@@ -45,5 +46,6 @@ pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
     Outcome {
         envelope: Envelope::success(CommandName::List, data),
         human,
+        exit_code: None,
     }
 }

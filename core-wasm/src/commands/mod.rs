@@ -18,6 +18,16 @@ pub struct Outcome {
     pub envelope: Envelope,
     /// Human rendering of a success (errors are rendered generically).
     pub human: String,
+    /// An exit code other than the envelope's (`health --deep` exits 1 on corruption
+    /// although the audit itself succeeded).
+    pub exit_code: Option<i32>,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code.unwrap_or_else(|| self.envelope.exit_code())
+    }
 }
 
 /// Runs a parsed request against the cache at `fs`.

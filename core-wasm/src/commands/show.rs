@@ -30,6 +30,7 @@ pub fn run(args: &ShowArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
     let data = show_data(&eval, args);
     Outcome {
         human: render::show::text(&data, crate::time::unix_seconds(now)),
+        exit_code: None,
         envelope: Envelope::success(CommandName::Show, data),
     }
 }
@@ -38,6 +39,7 @@ fn failure(e: CoreError) -> Outcome {
     Outcome {
         envelope: Envelope::failure(Some(CommandName::Show), e.to_body(), Value::Null),
         human: String::new(),
+        exit_code: None,
     }
 }
 

@@ -15,5 +15,6 @@ pub fn run(program: &str) -> Outcome {
             },
         ),
         human: format!("{program} {CLI_VERSION}\n"),
+        exit_code: None,
     }
 }

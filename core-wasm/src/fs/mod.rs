@@ -241,6 +241,14 @@ impl CacheFs {
         Resolved::Loop
     }
 
+    /// Where the link at `link` points after one hop, joined lexically; `None` when it
+    /// cannot be read or would leave the cache.
+    pub fn link_target(&self, link: &Path) -> Option<PathBuf> {
+        let (parent, name) = dir::split(link).ok()?;
+        let target = self.dir(&parent).ok()?.read_link(&name).ok()?;
+        lexical_join(&parent, &target)
+    }
+
     /// Explains why a link's folder could not be opened: a missing component makes the
     /// link dangle; a linked folder on the way is treated as leaving the cache.
     fn why_not_a_dir(&self, folder: &Path, target: String) -> Resolved {

@@ -1,6 +1,6 @@
 //! `mlxk list`: forwarded to the guest, read-only.
 
-use super::{Access, Context, ExitStatus, run_guest};
+use super::{Access, Context, ExitStatus, Work, run_guest};
 use crate::cli::ListArgs;
 use core_wasm::protocol::CommandName;
 
@@ -19,5 +19,5 @@ pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
     if let Some(p) = &args.pattern {
         argv.extend(["--".to_owned(), p.clone()]);
     }
-    run_guest(ctx, CommandName::List, argv, Access::ReadCache)
+    run_guest(ctx, CommandName::List, argv, Access::ReadCache, Work::Quick)
 }

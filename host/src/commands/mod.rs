@@ -62,8 +62,21 @@ fn env_number(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.trim().parse().ok()
 }
 
-fn limits() -> Limits {
+/// How long a command's work may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Metadata only: milliseconds to seconds, bounded by the default deadline.
+    Quick,
+    /// Reads every byte (`health --deep`): progress on a terminal, and no deadline
+    /// unless `MLXK_TIMEOUT_SECS` sets one (a terabyte takes a quarter of an hour).
+    Audit,
+}
+
+fn limits(work: Work) -> Limits {
     let mut limits = Limits::default();
+    if work == Work::Audit {
+        limits.timeout = std::time::Duration::from_secs(7 * 24 * 3600);
+    }
     if let Some(secs) = env_number(env::EnvVars::MLXK_TIMEOUT_SECS) {
         limits.timeout = std::time::Duration::from_secs(secs.max(1));
     }
@@ -88,6 +101,7 @@ pub fn run_guest(
     command: CommandName,
     args: Vec<String>,
     access: Access,
+    work: Work,
 ) -> ExitStatus {
     let mut argv = vec![ctx.program.clone()];
     argv.extend(args);
@@ -105,7 +119,10 @@ pub fn run_guest(
         .as_deref()
         .map_or_else(|| Runtime::new(None), |d| Runtime::new(Some(d)))
         .map_err(GuestFailure::Setup)
-        .and_then(|rt| rt.run(&argv, cache, perms, limits()));
+        .and_then(|rt| {
+            let progress = work == Work::Audit && !ctx.json;
+            rt.run(&argv, cache, perms, limits(work), progress)
+        });
     match outcome {
         Ok(out) => {
             printer::stderr(&out.stderr);

@@ -2,7 +2,7 @@
 
 use core_wasm::protocol::CommandName;
 
-use super::{Access, Context, ExitStatus, run_guest};
+use super::{Access, Context, ExitStatus, Work, run_guest};
 use crate::cli::ShowArgs;
 
 /// Shows one model.
@@ -14,5 +14,5 @@ pub fn run(ctx: &Context, args: &ShowArgs) -> ExitStatus {
         }
     }
     argv.extend(["--".to_owned(), args.model.clone()]);
-    run_guest(ctx, CommandName::Show, argv, Access::ReadCache)
+    run_guest(ctx, CommandName::Show, argv, Access::ReadCache, Work::Quick)
 }

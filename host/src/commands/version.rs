@@ -2,7 +2,7 @@
 
 use core_wasm::protocol::CommandName;
 
-use super::{Access, Context, ExitStatus, run_guest};
+use super::{Access, Context, ExitStatus, Work, run_guest};
 
 /// Prints the version; the guest gets no filesystem for it.
 pub fn run(ctx: &Context) -> ExitStatus {
@@ -11,5 +11,6 @@ pub fn run(ctx: &Context) -> ExitStatus {
         CommandName::Version,
         vec!["--version".into()],
         Access::None,
+        Work::Quick,
     )
 }

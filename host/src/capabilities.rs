@@ -1,0 +1,196 @@
+//! The `mlxk_host_v1` imports (ABI: `core_wasm::capability`): hash a file inside the
+//! cache at native speed, probe a lock file's flock, show hashing progress.
+//!
+//! Files are opened only through a cap-std handle rooted at the cache, with the last
+//! component never followed, after the path passed the ABI's syntax rule: nothing
+//! outside the cache can be named, whatever the guest asks.
+
+use std::io;
+use std::path::Path;
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use core_wasm::capability::{self, CapError, LockState};
+use core_wasm::digest::{self, Algo, FileDigest};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use wasmtime::{Caller, Linker, Memory};
+
+/// The import module's name.
+pub const MODULE: &str = "mlxk_host_v1";
+/// Longest path the guest may pass.
+const MAX_PATH: u32 = 4096;
+
+/// The capabilities of one guest run.
+pub struct CacheCaps {
+    dir: Option<Dir>,
+    buf: Vec<u8>,
+    show_progress: bool,
+    progress: Option<ProgressBar>,
+}
+
+impl CacheCaps {
+    /// Capabilities over `cache` (none when there is no cache); `show_progress` lets
+    /// `progress_begin` draw a bar on stderr (only ever drawn on a terminal).
+    pub fn new(cache: Option<&Path>, show_progress: bool) -> io::Result<Self> {
+        let dir = cache
+            .map(|c| Dir::open_ambient_dir(c, ambient_authority()))
+            .transpose()?;
+        Ok(Self {
+            dir,
+            buf: Vec::new(),
+            show_progress,
+            progress: None,
+        })
+    }
+
+    fn open(&self, rel: &str) -> Result<std::fs::File, CapError> {
+        if !capability::is_valid_path(rel) {
+            return Err(CapError::Refused);
+        }
+        let dir = self.dir.as_ref().ok_or(CapError::Unsupported)?;
+        let mut opts = OpenOptions::new();
+        opts.read(true).follow(FollowSymlinks::No);
+        let file = dir.open_with(rel, &opts).map_err(|e| map_error(&e))?;
+        let meta = file.metadata().map_err(|e| map_error(&e))?;
+        if !meta.is_file() {
+            return Err(CapError::NotAFile);
+        }
+        Ok(file.into_std())
+    }
+
+    /// The digest of the regular file at `rel`.
+    pub fn hash_file(&mut self, rel: &str, algo: Algo) -> Result<FileDigest, CapError> {
+        let file = self.open(rel)?;
+        let len = file.metadata().map_err(|e| map_error(&e))?.len();
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; digest::CHUNK];
+        }
+        let progress = self.progress.clone();
+        let mut on_chunk = |n: u64| {
+            if let Some(p) = &progress {
+                p.inc(n);
+            }
+        };
+        digest::hash_reader_with(algo, len, file, &mut self.buf, &mut on_chunk)
+            .map_err(|e| map_error(&e))
+    }
+
+    /// Whether a process holds an flock on the file at `rel`.
+    pub fn probe_lock(&self, rel: &str) -> Result<LockState, CapError> {
+        Ok(capability::lock_state(&self.open(rel)?))
+    }
+
+    /// Starts the progress bar for `total` bytes.
+    pub fn progress_begin(&mut self, total: u64, files: u64) {
+        if !self.show_progress || total == 0 {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "hashing {msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("{files} files"));
+        self.progress = Some(bar);
+    }
+
+    /// Removes the progress bar, if one was drawn.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// cap-std reports an attempt to leave the root as a permission error with no OS code;
+/// a link in the last component is ELOOP under `O_NOFOLLOW`.
+fn map_error(e: &io::Error) -> CapError {
+    match (e.kind(), e.raw_os_error()) {
+        (io::ErrorKind::PermissionDenied, None) => CapError::Refused,
+        (_, Some(code)) if code == rustix::io::Errno::LOOP.raw_os_error() => CapError::Refused,
+        (io::ErrorKind::NotFound, _) => CapError::NotFound,
+        (io::ErrorKind::IsADirectory | io::ErrorKind::NotADirectory, _) => CapError::NotAFile,
+        _ => CapError::Io,
+    }
+}
+
+/// State the imports reach through the store.
+pub trait HasCaps {
+    /// The capabilities of this run.
+    fn caps(&mut self) -> &mut CacheCaps;
+}
+
+fn memory<T>(caller: &mut Caller<'_, T>) -> Option<Memory> {
+    caller.get_export("memory").and_then(|e| e.into_memory())
+}
+
+/// Copies the guest's path out of its memory.
+fn read_path<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, len: u32) -> Option<String> {
+    if len > MAX_PATH {
+        return None;
+    }
+    let start = usize::try_from(ptr).ok()?;
+    let end = start.checked_add(usize::try_from(len).ok()?)?;
+    let bytes = mem.data(&*caller).get(start..end)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+fn status(r: Result<(), CapError>) -> u32 {
+    r.map_or_else(CapError::code, |()| 0)
+}
+
+/// Adds the imports to `linker`.
+pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        MODULE,
+        "hash_file",
+        |mut caller: Caller<'_, T>, ptr: u32, len: u32, algo: u32, out: u32| -> u32 {
+            status((|| {
+                let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
+                let path = read_path(&mut caller, mem, ptr, len).ok_or(CapError::BadArgs)?;
+                let algo = Algo::from_code(algo).ok_or(CapError::BadArgs)?;
+                let d = caller.data_mut().caps().hash_file(&path, algo)?;
+                let mut bytes = [0u8; 40];
+                let raw = hex_bytes(&d.hex);
+                bytes[..raw.len()].copy_from_slice(&raw);
+                bytes[32..].copy_from_slice(&d.bytes.to_le_bytes());
+                mem.write(&mut caller, out as usize, &bytes)
+                    .map_err(|_| CapError::BadArgs)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "probe_lock",
+        |mut caller: Caller<'_, T>, ptr: u32, len: u32, out: u32| -> u32 {
+            status((|| {
+                let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
+                let path = read_path(&mut caller, mem, ptr, len).ok_or(CapError::BadArgs)?;
+                let byte = match caller.data_mut().caps().probe_lock(&path)? {
+                    LockState::Free => 0u8,
+                    LockState::Held => 1,
+                    LockState::Unknown => return Err(CapError::Unsupported),
+                };
+                mem.write(&mut caller, out as usize, &[byte])
+                    .map_err(|_| CapError::BadArgs)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "progress_begin",
+        |mut caller: Caller<'_, T>, total: u64, files: u64| {
+            caller.data_mut().caps().progress_begin(total, files);
+        },
+    )?;
+    Ok(())
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
