@@ -100,6 +100,69 @@ export interface HealthEntry {
   status: 'healthy' | 'unhealthy';
   /** Always a string: `"Model is healthy"`, `"Multi-file model complete"` or what is wrong. */
   reason: string;
+  /** With `deep: true` only: what the offline audit checked and found. */
+  deep?: DeepEntry;
+}
+
+/** How bad a {@link Finding} is. Only `corrupt` makes a model unhealthy. */
+export type Severity = 'corrupt' | 'partial' | 'stale' | 'notice';
+
+/** One problem or leftover found by `health({deep: true})`. */
+export interface Finding {
+  /**
+   * Stable code: `hash_mismatch`, `truncated`, `size_mismatch`, `lfs_pointer`, `tree_mismatch`,
+   * `missing_shard`, `dangling_link`, `escaping_link`, `link_loop`, `unreadable`, `ref_whitespace`,
+   * `ref_invalid`, `ref_missing_snapshot` (corrupt); `not_downloaded` (partial); `orphan_blob`,
+   * `incomplete_download`, `stale_lock` (stale); `held_lock`, `lock_unknown`, `tree_unusable`,
+   * `unexpected_file` (notice; a running download's `incomplete_download` too).
+   */
+  kind: string;
+  severity: Severity;
+  /** The thing on disk, relative to the cache root. */
+  path: string;
+  /** The snapshot file it concerns, relative to its snapshot. */
+  file?: string;
+  /** The snapshot `file` belongs to. */
+  revision?: string;
+  /** Size on disk in bytes. */
+  size?: number;
+  /** What it should be: a hash, a size, a commit. */
+  expected?: string;
+  /** What it is. */
+  actual?: string;
+  /** Last modification (UTC, ISO 8601), for locks and interrupted downloads. */
+  modified?: string;
+  /** One sentence for people. */
+  message: string;
+}
+
+/** One model's deep audit. */
+export interface DeepEntry {
+  /** The snapshots audited (every one, or the `@rev` one). */
+  revisions: string[];
+  files_hashed: number;
+  bytes_hashed: number;
+  /** Plain files (no-symlink layout) that no tree listing can vouch for. */
+  unverified: number;
+  /** Most severe first, then by path. */
+  findings: Finding[];
+}
+
+/** Totals of a deep audit. */
+export interface DeepSummary {
+  files_hashed: number;
+  bytes_hashed: number;
+  corrupt: number;
+  partial: number;
+  stale: number;
+  notice: number;
+}
+
+/** Progress of a deep audit, reported to {@link HealthOptions.onProgress}. */
+export interface AuditProgress {
+  bytesHashed: number;
+  totalBytes: number;
+  files: number;
 }
 
 /** `data` of `health`. */
@@ -111,6 +174,8 @@ export interface HealthData {
     healthy_count: number;
     unhealthy_count: number;
   };
+  /** With `deep: true` only: totals of the audit. */
+  deep?: DeepSummary;
 }
 
 /** One file of `show --files`. */
@@ -194,6 +259,13 @@ export interface ListOptions extends CommonOptions {
 export interface HealthOptions extends CommonOptions {
   /** Check only this model (`"org/name"`, a short name or `"org/name@rev"`); default: every cached model. */
   model?: string;
+  /**
+   * `--deep`: hash every blob against its name and `trees/<commit>.json`, find orphan blobs,
+   * interrupted downloads, stale and held locks and broken refs. Reads every byte (node:crypto).
+   */
+  deep?: boolean;
+  /** Called as a deep audit hashes: first with `bytesHashed: 0`, then after every MiB. */
+  onProgress?: (progress: AuditProgress) => void;
 }
 
 /** Options of {@link show}. */
@@ -210,6 +282,15 @@ export interface ShowOptions extends CommonOptions {
 export interface RunOptions {
   /** Hugging Face hub cache directory; see {@link CommonOptions.cacheDir}. */
   cacheDir?: string;
+  /** See {@link HealthOptions.onProgress}. */
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/** The `mlxk_host_v1` import object core.wasm needs besides WASI (hashing, lock probes, progress). */
+export interface HostImports {
+  hash_file(pathPtr: number, pathLen: number, algo: number, outPtr: number): number;
+  probe_lock(pathPtr: number, pathLen: number, outPtr: number): number;
+  progress_begin(totalBytes: bigint, files: bigint): void;
 }
 
 /** What one run of the core produced. */
@@ -247,7 +328,9 @@ export interface MlxKnifeError extends Error {
 export function list(options?: ListOptions): Promise<Envelope<ListData>>;
 
 /**
- * Checks the integrity of one model or of every cached model (`mlxk health [model] --json`).
+ * Checks the integrity of one model or of every cached model (`mlxk health [model] [--deep] --json`).
+ * With `deep: true` the envelope is still `success` when corruption is found; the affected models
+ * are `unhealthy` and `data.deep.corrupt` counts the findings.
  * A model that matches nothing gives a success envelope with empty lists.
  */
 export function health(options?: HealthOptions): Promise<Envelope<HealthData>>;
@@ -279,3 +362,13 @@ export function run(argv: readonly string[], options?: RunOptions): Promise<RunR
  * @param env Environment to read; defaults to `process.env`.
  */
 export function resolveCacheDir(env?: Record<string, string | undefined>): string;
+
+/**
+ * The `mlxk_host_v1` imports, for running core.wasm under your own WASI setup: every path is
+ * confined to `cacheDir`. `getMemory` returns the instance's exported memory.
+ */
+export function createHostImports(
+  cacheDir: string,
+  getMemory: () => { readonly buffer: ArrayBuffer },
+  onProgress?: (progress: AuditProgress) => void,
+): HostImports;

@@ -4,7 +4,8 @@
 // Keep the syntax simple: one `import` per line, `export [async] function` only, and
 // `import.meta.url` only on the two lines marked `// esm-only`.
 
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -12,6 +13,19 @@ import path from 'node:path';
 
 const WASM_LOCATION = new URL('./core.wasm', import.meta.url); // esm-only
 const loadBuiltin = createRequire(import.meta.url); // esm-only
+
+/** Status codes of the `mlxk_host_v1` imports (the ABI is documented in core-wasm's capability.rs). */
+const CAP_OK = 0;
+const CAP_NOT_FOUND = 1;
+const CAP_REFUSED = 2;
+const CAP_NOT_A_FILE = 3;
+const CAP_IO = 4;
+const CAP_BAD_ARGS = 5;
+const CAP_UNSUPPORTED = 6;
+/** Longest path the guest may pass. */
+const CAP_MAX_PATH = 4096;
+/** Read size for hashing: flat memory whatever the file size. */
+const HASH_CHUNK = 1 << 20;
 
 /** WASI errno EBADF: no such file descriptor. */
 const ERRNO_BADF = 8;
@@ -99,6 +113,7 @@ export async function run(argv, options = {}) {
   const stdout = [];
   const stderr = [];
   let instance = null;
+  const host = createHostImports(cacheDir, () => instance.exports.memory, options.onProgress);
   const forward = imports.fd_write;
   imports.fd_write = (fd, iovs, iovsLen, nwrittenPtr) => {
     const sink = fd === 1 ? stdout : fd === 2 ? stderr : null;
@@ -123,7 +138,7 @@ export async function run(argv, options = {}) {
 
   let exitCode;
   try {
-    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
+    instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports, mlxk_host_v1: host });
     exitCode = wasi.start(instance) ?? 0;
   } catch (cause) {
     // A trap (e.g. a panic) or a module that does not link: no exit code the caller can act on.
@@ -163,9 +178,184 @@ export async function list(options = {}) {
   return invoke('list', optional(options.pattern, 'pattern'), flags, options);
 }
 
-/** `mlxk health [model] --json` */
+/** `mlxk health [model] [--deep] --json` */
 export async function health(options = {}) {
-  return invoke('health', optional(options.model, 'model'), [], options);
+  if (options.onProgress != null && typeof options.onProgress !== 'function') {
+    throw new TypeError('mlx-knife: onProgress must be a function');
+  }
+  return invoke('health', optional(options.model, 'model'), options.deep ? ['--deep'] : [], options);
+}
+
+/**
+ * The `mlxk_host_v1` imports core.wasm needs besides WASI: hashing a file inside the cache with
+ * node:crypto, probing a lock file's flock, progress. `getMemory()` returns the instance's memory.
+ * Every path the guest passes must be relative, `/`-separated, without `.`, `..` or empty parts;
+ * its folder must resolve (realpath) inside the cache, and its last component is opened with
+ * O_NOFOLLOW, so nothing outside the cache can be named. (Node has no openat: a folder swapped
+ * for a link between the check and the open is not caught; the CLI's cap-std handle is immune.)
+ */
+export function createHostImports(cacheDir, getMemory, onProgress) {
+  let root = null;
+  try {
+    root = cacheDir && statSync(cacheDir).isDirectory() ? realpathSync(cacheDir) : null;
+  } catch {
+    root = null;
+  }
+  let buffer = null;
+  let progress = null;
+
+  const guestPath = (ptr, len) => {
+    const memory = getMemory().buffer;
+    if (len > CAP_MAX_PATH || ptr + len > memory.byteLength) throw CAP_BAD_ARGS;
+    let rel;
+    try {
+      rel = new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(memory, ptr, len));
+    } catch {
+      throw CAP_BAD_ARGS;
+    }
+    return rel;
+  };
+  const openInside = (rel) => {
+    if (root === null) throw CAP_UNSUPPORTED;
+    if (!isValidCapPath(rel)) throw CAP_REFUSED;
+    const full = path.join(root, ...rel.split('/'));
+    let fd;
+    try {
+      const folder = realpathSync(path.dirname(full));
+      if (folder !== root && !folder.startsWith(root + path.sep)) throw CAP_REFUSED;
+      fd = openSync(path.join(folder, path.basename(full)), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      throw typeof e === 'number' ? e : capStatus(e);
+    }
+    let stat;
+    try {
+      stat = fstatSync(fd, { bigint: true });
+    } catch (e) {
+      closeSync(fd);
+      throw capStatus(e);
+    }
+    if (!stat.isFile()) {
+      closeSync(fd);
+      throw CAP_NOT_A_FILE;
+    }
+    return { fd, stat };
+  };
+  const guarded = (body) => {
+    try {
+      return body();
+    } catch (e) {
+      return typeof e === 'number' ? e : CAP_IO;
+    }
+  };
+
+  return {
+    hash_file(ptr, len, algo, out) {
+      return guarded(() => {
+        if (algo !== 0 && algo !== 1) throw CAP_BAD_ARGS;
+        const rel = guestPath(ptr, len);
+        const { fd, stat } = openInside(rel);
+        try {
+          const hash = createHash(algo === 0 ? 'sha256' : 'sha1');
+          if (algo === 1) hash.update(`blob ${stat.size}\0`);
+          buffer ??= Buffer.allocUnsafe(HASH_CHUNK);
+          let total = 0;
+          for (;;) {
+            let n;
+            try {
+              n = readSync(fd, buffer, 0, buffer.length, null);
+            } catch (e) {
+              throw capStatus(e);
+            }
+            if (n === 0) break;
+            hash.update(buffer.subarray(0, n));
+            total += n;
+            if (progress) {
+              progress.bytesHashed += n;
+              onProgress({ ...progress });
+            }
+          }
+          const digest = hash.digest();
+          const memory = getMemory().buffer;
+          if (out + 40 > memory.byteLength) throw CAP_BAD_ARGS;
+          const view = new Uint8Array(memory, out, 40);
+          view.fill(0);
+          view.set(digest);
+          new DataView(memory).setBigUint64(out + 32, BigInt(total), true);
+          return CAP_OK;
+        } finally {
+          closeSync(fd);
+        }
+      });
+    },
+    probe_lock(ptr, len, out) {
+      return guarded(() => {
+        const rel = guestPath(ptr, len);
+        const { fd, stat } = openInside(rel);
+        closeSync(fd);
+        const held = flockHeld(stat);
+        if (held === null) return CAP_UNSUPPORTED;
+        const memory = getMemory().buffer;
+        if (out + 1 > memory.byteLength) throw CAP_BAD_ARGS;
+        new Uint8Array(memory, out, 1)[0] = held ? 1 : 0;
+        return CAP_OK;
+      });
+    },
+    progress_begin(totalBytes, files) {
+      if (typeof onProgress === 'function') {
+        progress = { bytesHashed: 0, totalBytes: Number(totalBytes), files: Number(files) };
+        onProgress({ ...progress });
+      }
+    },
+  };
+}
+
+function isValidCapPath(rel) {
+  return (
+    rel !== '' &&
+    !rel.includes('\0') &&
+    !rel.includes('\\') &&
+    rel.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
+  );
+}
+
+function capStatus(error) {
+  switch (error && error.code) {
+    case 'ENOENT':
+      return CAP_NOT_FOUND;
+    case 'ELOOP':
+      return CAP_REFUSED;
+    case 'EISDIR':
+    case 'ENOTDIR':
+      return CAP_NOT_A_FILE;
+    default:
+      return CAP_IO;
+  }
+}
+
+/**
+ * Whether a process holds an flock on the file with this stat, from Linux's /proc/locks (Node has
+ * no flock). `null` where that table does not exist. Lines look like
+ * `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; `->` lines are waiters, not holders.
+ */
+function flockHeld(stat) {
+  let table;
+  try {
+    table = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+  const dev = stat.dev;
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  for (const line of table.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] !== 'FLOCK') continue;
+    const id = fields.find((f) => /^[0-9a-f]+:[0-9a-f]+:\d+$/.test(f));
+    if (!id) continue;
+    const [maj, min, ino] = id.split(':');
+    if (BigInt(`0x${maj}`) === major && BigInt(`0x${min}`) === minor && BigInt(ino) === stat.ino) return true;
+  }
+  return false;
 }
 
 /** `mlxk show <model> [--files] [--config] --json` */
