@@ -143,8 +143,10 @@ pub fn plan(fs: &CacheFs, folder: &str, revision: Option<&str>) -> RepoAudit {
         .read_dir(&layout::blobs_dir(folder))
         .map(|v| v.into_iter().collect())
         .unwrap_or_default();
-    let locks = audit_locks(fs, folder, &mut audit.report.findings);
 
+    // Ids whose download finished: blobs present, and what trees list (the no-symlink
+    // layout moves blobs into snapshots).
+    let mut finished: BTreeSet<String> = blobs.keys().cloned().collect();
     let snapshots = snapshot::list_snapshots(fs, folder).unwrap_or_default();
     let audited: Vec<&str> = snapshots
         .iter()
@@ -181,10 +183,12 @@ pub fn plan(fs: &CacheFs, folder: &str, revision: Option<&str>) -> RepoAudit {
                 &manifest,
                 &blobs,
                 &mut expected_sizes,
+                &mut finished,
                 &mut audit,
             );
         }
     }
+    let locks = audit_locks(fs, folder, &finished, &mut audit.report.findings);
 
     for (name, kind) in &blobs {
         let rel = layout::blob_path(folder, name);
@@ -275,6 +279,7 @@ fn check_snapshot(
     manifest: &Manifest,
     blobs: &BlobListing,
     expected_sizes: &mut HashMap<String, u64>,
+    finished: &mut BTreeSet<String>,
     audit: &mut RepoAudit,
 ) {
     let findings = &mut audit.report.findings;
@@ -328,7 +333,10 @@ fn check_snapshot(
             ));
             None
         }
-        Tree::Files(files) => Some(files),
+        Tree::Files(files) => {
+            finished.extend(files.values().map(|tf| tf.id.clone()));
+            Some(files)
+        }
     };
 
     for entry in &manifest.entries {
@@ -475,7 +483,16 @@ fn missing_shards(fs: &CacheFs, m: &Manifest) -> Vec<(String, &'static str)> {
 }
 
 /// Lock files of the repo, probed; returns the held ones by etag.
-fn audit_locks(fs: &CacheFs, folder: &str, findings: &mut Vec<Finding>) -> BTreeSet<String> {
+///
+/// huggingface_hub never deletes its lock files, so a lock nobody holds whose download
+/// finished is the normal state, not a finding. A lock is stale when nobody holds it and
+/// its download never finished (the process was killed); held locks are always shown.
+fn audit_locks(
+    fs: &CacheFs,
+    folder: &str,
+    finished: &BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+) -> BTreeSet<String> {
     let dir = layout::locks_dir(folder);
     let mut held = BTreeSet::new();
     let Ok(entries) = fs.read_dir(&dir) else {
@@ -492,7 +509,11 @@ fn audit_locks(fs: &CacheFs, folder: &str, findings: &mut Vec<Finding>) -> BTree
         let path = rel_str(&rel);
         let modified = fs.lstat(&rel).ok().and_then(|st| st.modified);
         let name = format!("lock {}", short(etag));
-        let mut f = match capability::probe_lock(fs, &rel) {
+        let state = capability::probe_lock(fs, &rel);
+        if state != Ok(LockState::Held) && finished.contains(etag) {
+            continue;
+        }
+        let mut f = match state {
             Ok(LockState::Held) => {
                 held.insert(etag.to_owned());
                 finding(
@@ -643,7 +664,12 @@ pub fn execute(fs: &CacheFs, mut audit: RepoAudit) -> DeepEntry {
     for job in std::mem::take(&mut audit.jobs) {
         // A size the tree contradicts needs no hash to be wrong.
         if let Some(want) = job.expected_size.filter(|w| *w != job.size) {
-            audit.report.findings.push(size_finding(&job, want));
+            let f = if is_lfs_pointer(fs, &job) {
+                pointer_finding(&job, None)
+            } else {
+                size_finding(&job, want)
+            };
+            audit.report.findings.push(f);
             continue;
         }
         match capability::hash_file(fs, &job.real, job.algo) {
@@ -717,29 +743,43 @@ fn size_finding(job: &Job, want: u64) -> Finding {
     f
 }
 
-fn mismatch(fs: &CacheFs, job: &Job, actual: &str) -> Finding {
-    let pointer = job.size <= LFS_POINTER_MAX
+fn is_lfs_pointer(fs: &CacheFs, job: &Job) -> bool {
+    job.size <= LFS_POINTER_MAX
         && fs
             .read_prefix_sized(&job.real, LFS_POINTER_MAX as usize, Some(job.size))
-            .is_ok_and(|b| b.starts_with(LFS_HEADER));
-    let (kind, message) = if pointer {
-        (
-            "lfs_pointer",
-            format!("{}: a Git LFS pointer instead of the file", subject(job)),
-        )
-    } else {
-        (
-            "hash_mismatch",
-            format!(
-                "{}: content does not match its {} ({} instead of {})",
-                subject(job),
-                job.algo.as_str(),
-                short(actual),
-                short(&job.expected)
-            ),
-        )
-    };
-    let mut f = finding(kind, Severity::Corrupt, job.path.clone(), message);
+            .is_ok_and(|b| b.starts_with(LFS_HEADER))
+}
+
+fn pointer_finding(job: &Job, actual: Option<&str>) -> Finding {
+    let mut f = finding(
+        "lfs_pointer",
+        Severity::Corrupt,
+        job.path.clone(),
+        format!("{}: a Git LFS pointer instead of the file", subject(job)),
+    );
+    name_use(&mut f, job.used_by.as_ref());
+    f.size = Some(job.size);
+    f.expected = Some(job.expected.clone());
+    f.actual = actual.map(str::to_owned);
+    f
+}
+
+fn mismatch(fs: &CacheFs, job: &Job, actual: &str) -> Finding {
+    if is_lfs_pointer(fs, job) {
+        return pointer_finding(job, Some(actual));
+    }
+    let mut f = finding(
+        "hash_mismatch",
+        Severity::Corrupt,
+        job.path.clone(),
+        format!(
+            "{}: content does not match its {} ({} instead of {})",
+            subject(job),
+            job.algo.as_str(),
+            short(actual),
+            short(&job.expected)
+        ),
+    );
     name_use(&mut f, job.used_by.as_ref());
     f.size = Some(job.size);
     f.expected = Some(job.expected.clone());

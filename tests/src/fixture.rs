@@ -197,6 +197,57 @@ impl Snapshot {
         self
     }
 
+    /// Writes `trees/<revision>.json` as huggingface_hub 2.x does, listing every file
+    /// now in the snapshot with its size and id (`lfs_sha256` for sha256-named blobs).
+    pub fn tree(&self) -> &Self {
+        let mut files = serde_json::Map::new();
+        self.collect_tree(&self.dir, "", &mut files);
+        let revision = self.dir.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = self.repo.dir.join("trees");
+        fs::create_dir_all(&dir).unwrap();
+        let doc = serde_json::json!({"format_version": 1, "files": files});
+        fs::write(dir.join(format!("{revision}.json")), doc.to_string()).unwrap();
+        self
+    }
+
+    fn collect_tree(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().collect();
+        entries.sort_by_key(fs::DirEntry::file_name);
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                self.collect_tree(&e.path(), &rel, out);
+                continue;
+            }
+            let (id, bytes) = if ft.is_symlink() {
+                let target = fs::read_link(e.path()).unwrap();
+                let id = target.file_name().unwrap().to_string_lossy().into_owned();
+                (id, fs::read(e.path()).unwrap())
+            } else {
+                let bytes = fs::read(e.path()).unwrap();
+                (etag(&rel, &bytes), bytes)
+            };
+            let size = bytes.len();
+            let entry = if id.len() == 64 {
+                serde_json::json!({"size": size, "blob_id": git_blob_sha1(&bytes), "lfs_sha256": id, "lfs_size": size})
+            } else {
+                serde_json::json!({"size": size, "blob_id": id})
+            };
+            out.insert(rel, entry);
+        }
+    }
+
     /// Sets the snapshot folder's own mtime.
     pub fn mtime(&self, secs: u64) -> &Self {
         set_mtime(&self.dir, secs);

@@ -205,3 +205,104 @@ fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
         .unwrap();
     assert_eq!(sharded["reason"], "Incompatible framework: PyTorch");
 }
+
+/// Findings of `mlxk health --deep --json` for one model entry.
+fn deep_entry<'a>(env: &'a Value, name: &str) -> &'a Value {
+    let d = &env["data"];
+    d["healthy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(d["unhealthy"].as_array().unwrap())
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing from {env:#}"))
+}
+
+#[test]
+fn a_cache_written_by_huggingface_hub_passes_the_deep_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let cache = tmp.path().join("hub");
+    build_store(&store);
+    let hub = FakeHub::start(&store, &["--redirect"]);
+    let cache_arg = cache.to_str().unwrap();
+    hf_client(&[
+        "download",
+        "--endpoint",
+        &hub.url,
+        "--cache",
+        cache_arg,
+        "mlx-community/tiny-chat-4bit",
+        "fake-org/tiny-sharded",
+        "fake-org/tiny-two-revs@v1.0",
+        "fake-org/tiny-two-revs",
+    ]);
+    assert!(
+        cache.join(".locks").is_dir(),
+        "the client leaves its lock files behind; the audit must not count them"
+    );
+    assert!(
+        cache.join("models--fake-org--tiny-sharded/trees").is_dir(),
+        "huggingface_hub 2.x writes trees/<commit>.json"
+    );
+
+    let (code, env) = cli_json(&["health", "--deep"], &cache);
+    assert_eq!(code, 0, "{env:#}");
+    tests::schema::assert_valid(&env);
+    let deep = &env["data"]["deep"];
+    assert_eq!(deep["corrupt"], 0, "{env:#}");
+    assert_eq!(deep["stale"], 0, "{env:#}");
+    assert_eq!(deep["partial"], 0, "{env:#}");
+    assert_eq!(deep["notice"], 0, "{env:#}");
+    let blobs: usize = [
+        "mlx-community--tiny-chat-4bit",
+        "fake-org--tiny-sharded",
+        "fake-org--tiny-two-revs",
+    ]
+    .iter()
+    .map(|r| {
+        fs::read_dir(cache.join(format!("models--{r}/blobs")))
+            .unwrap()
+            .count()
+    })
+    .sum();
+    assert_eq!(deep["files_hashed"], blobs, "every blob is hashed once");
+    let two = deep_entry(&env, "fake-org/tiny-two-revs");
+    assert_eq!(two["deep"]["revisions"].as_array().unwrap().len(), 2);
+    assert_eq!(two["deep"]["unverified"], 0);
+
+    // A partial download (allow_patterns) is partial, not corrupt.
+    let partial = tmp.path().join("partial");
+    hf_client(&[
+        "download",
+        "--endpoint",
+        &hub.url,
+        "--cache",
+        partial.to_str().unwrap(),
+        "--allow",
+        "*.json",
+        "fake-org/tiny-two-revs",
+    ]);
+    let (code, env) = cli_json(&["health", "--deep"], &partial);
+    let entry = deep_entry(&env, "fake-org/tiny-two-revs");
+    let findings = entry["deep"]["findings"].as_array().unwrap();
+    let kinds: Vec<(&str, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["file"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("not_downloaded", "partial", "model.safetensors")],
+        "{env:#}"
+    );
+    assert_eq!(env["data"]["deep"]["corrupt"], 0);
+    // The snapshot lacks its weights, which the reference's rules already call unhealthy;
+    // the audit itself adds no corruption.
+    assert_eq!(code, i32::from(entry["status"] == "unhealthy"));
+}
