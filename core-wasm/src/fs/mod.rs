@@ -218,7 +218,14 @@ impl CacheFs {
             let text = target.to_string_lossy().into_owned();
             let parent = current.parent().unwrap_or(Path::new(""));
             let Some(next) = lexical_join(parent, &target) else {
-                return Resolved::Escapes { target: text };
+                // An absolute target is a host path: wasmtime will not even read it, and
+                // it is not ours to print.
+                let target = if target.has_root() {
+                    String::new()
+                } else {
+                    text
+                };
+                return Resolved::Escapes { target };
             };
             let (folder, name) = match dir::split(&next) {
                 Ok(split) => split,
