@@ -23,7 +23,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
+
+/// Filesystem permissions of the cache preopen.
+pub use wasmtime_wasi::FsPerms;
 
 use crate::capabilities::{self, CacheCaps, HasCaps};
 
