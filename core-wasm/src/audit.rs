@@ -176,14 +176,17 @@ pub fn plan(fs: &CacheFs, folder: &str, revision: Option<&str>) -> RepoAudit {
             }
         }
         if is_audited {
+            let mut known = Known {
+                blobs: &blobs,
+                expected_sizes: &mut expected_sizes,
+                finished: &mut finished,
+            };
             check_snapshot(
                 fs,
                 folder,
                 &snap.revision,
                 &manifest,
-                &blobs,
-                &mut expected_sizes,
-                &mut finished,
+                &mut known,
                 &mut audit,
             );
         }
@@ -271,17 +274,26 @@ fn blob_of(fs: &CacheFs, folder: &str, snapshot: &Path, entry: &Entry) -> Option
         .flatten()
 }
 
+/// What the repo-wide pass knows and learns while snapshots are checked.
+struct Known<'a> {
+    /// The repo's `blobs/` listing.
+    blobs: &'a BlobListing,
+    /// Content sizes trees promise, by blob name.
+    expected_sizes: &'a mut HashMap<String, u64>,
+    /// Ids whose download finished.
+    finished: &'a mut BTreeSet<String>,
+}
+
 /// Checks one snapshot's files against its links, its tree and its shard index.
 fn check_snapshot(
     fs: &CacheFs,
     folder: &str,
     revision: &str,
     manifest: &Manifest,
-    blobs: &BlobListing,
-    expected_sizes: &mut HashMap<String, u64>,
-    finished: &mut BTreeSet<String>,
+    known: &mut Known<'_>,
     audit: &mut RepoAudit,
 ) {
+    let blobs = known.blobs;
     let findings = &mut audit.report.findings;
     let at = |file: &str| rel_str(&manifest.dir.join(file));
     for (dir, why) in &manifest.unreadable_dirs {
@@ -334,7 +346,9 @@ fn check_snapshot(
             None
         }
         Tree::Files(files) => {
-            finished.extend(files.values().map(|tf| tf.id.clone()));
+            known
+                .finished
+                .extend(files.values().map(|tf| tf.id.clone()));
             Some(files)
         }
     };
@@ -399,7 +413,7 @@ fn check_snapshot(
         }
         match blob_of(fs, folder, &manifest.dir, entry) {
             Some(blob) if blob.eq_ignore_ascii_case(&tf.id) => {
-                expected_sizes.insert(blob, tf.size);
+                known.expected_sizes.insert(blob, tf.size);
             }
             Some(blob) => {
                 let mut f = finding(
