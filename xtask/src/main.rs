@@ -102,6 +102,23 @@ fn build() -> Result {
         .join("release/core-wasm.wasm");
     std::fs::copy(&wasm, root().join("npm/core.wasm"))
         .map_err(|e| format!("copy {} to npm/: {e}", wasm.display()))?;
+    // The fallback module for stock WASI runtimes (no `mlxk_host_v1` imports), in its
+    // own target dir so it never overwrites the shipped one.
+    status(
+        cargo()
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "core-wasm",
+                "--target",
+                WASM_TARGET,
+                "--features",
+                "pure-hash",
+                "--target-dir",
+            ])
+            .arg(target_dir().join("pure-hash")),
+    )?;
     // The whole workspace at once, so features unify exactly as `cargo test --workspace`
     // will see them and the tests reuse these artifacts instead of rebuilding wasmtime.
     status(cargo().args(["build", "--release", "--workspace", "--exclude", "xtask"]))
@@ -231,6 +248,19 @@ fn test() -> Result {
         "core-wasm",
         "--target",
         WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    status(cargo().args([
+        "clippy",
+        "--release",
+        "-p",
+        "core-wasm",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "pure-hash",
         "--",
         "-D",
         "warnings",
