@@ -264,7 +264,7 @@ export interface HealthOptions extends CommonOptions {
    * interrupted downloads, stale and held locks and broken refs. Reads every byte (node:crypto).
    */
   deep?: boolean;
-  /** Called as a deep audit hashes: first with `bytesHashed: 0`, then after every MiB. */
+  /** Called as a deep audit hashes: first with `bytesHashed: 0`, then after every 128 KiB read. */
   onProgress?: (progress: AuditProgress) => void;
 }
 

@@ -6,7 +6,7 @@
 //! - `cargo xtask test`: build, then every check and test: formatting, clippy, the Rust
 //!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
 //!   own tests (a pack-and-install smoke test among them) and its type check.
-//! - `cargo xtask bench`: the side-by-side benchmark (`bench/run.sh`).
+//! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`).
 //!
 //! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, and a
 //! Python venv with huggingface_hub for the interoperability tests.
@@ -135,7 +135,12 @@ fn run_mlxk(args: &[String]) -> Result {
 }
 
 fn bench() -> Result {
-    status(Command::new("bash").arg("bench/run.sh").current_dir(root()))
+    status(Command::new("bash").arg("bench/run.sh").current_dir(root()))?;
+    status(
+        Command::new("bash")
+            .arg("bench/deep.sh")
+            .current_dir(root()),
+    )
 }
 
 /// Test counts gathered from every runner, for the closing line.
