@@ -205,6 +205,9 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
   let progress = null;
 
   const guestPath = (ptr, len) => {
+    // wasm i32 arrive signed; addresses are unsigned.
+    ptr >>>= 0;
+    len >>>= 0;
     const memory = getMemory().buffer;
     if (len > CAP_MAX_PATH || ptr + len > memory.byteLength) throw CAP_BAD_ARGS;
     let rel;
@@ -276,6 +279,7 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
           }
           const digest = hash.digest();
           const memory = getMemory().buffer;
+          out >>>= 0;
           if (out + 40 > memory.byteLength) throw CAP_BAD_ARGS;
           const view = new Uint8Array(memory, out, 40);
           view.fill(0);
@@ -295,6 +299,7 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
         const held = flockHeld(stat);
         if (held === null) return CAP_UNSUPPORTED;
         const memory = getMemory().buffer;
+        out >>>= 0;
         if (out + 1 > memory.byteLength) throw CAP_BAD_ARGS;
         new Uint8Array(memory, out, 1)[0] = held ? 1 : 0;
         return CAP_OK;

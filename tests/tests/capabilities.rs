@@ -28,7 +28,7 @@ enum Call<'a> {
     /// `probe_lock(path)`.
     Probe { path: &'a [u8] },
     /// `hash_file` with a path pointer outside the guest's memory.
-    WildPointer,
+    WildPointer(u32),
 }
 
 /// A module whose exit code is the status of one capability call.
@@ -49,9 +49,12 @@ fn module(call: &Call) -> Vec<u8> {
                 path.len()
             ),
         ),
-        Call::WildPointer => (
+        Call::WildPointer(ptr) => (
             String::new(),
-            "(call $hash (i32.const 70000) (i32.const 10) (i32.const 0) (i32.const 4096))".into(),
+            format!(
+                "(call $hash (i32.const {}) (i32.const 10) (i32.const 0) (i32.const 4096))",
+                *ptr as i32
+            ),
         ),
     };
     let text = format!(
@@ -255,7 +258,12 @@ fn hostile_paths_are_refused_the_same_way_by_both_hosts() {
             },
             BAD_ARGS,
         ),
-        ("path out of memory", Call::WildPointer, BAD_ARGS),
+        ("path out of memory", Call::WildPointer(70_000), BAD_ARGS),
+        (
+            "path past 2 GiB (negative as i32)",
+            Call::WildPointer(0x8000_0010),
+            BAD_ARGS,
+        ),
     ];
 
     let dir = tempfile::tempdir().unwrap();

@@ -113,6 +113,21 @@ fn build_store(store: &Path) {
     );
 }
 
+/// `snapshot_download` of every model repo of the store (two revisions of one).
+fn download_models(hub: &FakeHub, cache: &str) {
+    hf_client(&[
+        "download",
+        "--endpoint",
+        &hub.url,
+        "--cache",
+        cache,
+        "mlx-community/tiny-chat-4bit",
+        "fake-org/tiny-sharded",
+        "fake-org/tiny-two-revs@v1.0",
+        "fake-org/tiny-two-revs",
+    ]);
+}
+
 #[test]
 fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
     let tmp = tempfile::tempdir().unwrap();
@@ -121,17 +136,7 @@ fn a_cache_written_by_huggingface_hub_lists_like_scan_cache_dir() {
     build_store(&store);
     let hub = FakeHub::start(&store, &["--redirect"]);
     let cache_arg = cache.to_str().unwrap();
-    hf_client(&[
-        "download",
-        "--endpoint",
-        &hub.url,
-        "--cache",
-        cache_arg,
-        "mlx-community/tiny-chat-4bit",
-        "fake-org/tiny-sharded",
-        "fake-org/tiny-two-revs@v1.0",
-        "fake-org/tiny-two-revs",
-    ]);
+    download_models(&hub, cache_arg);
     hf_client(&[
         "download",
         "--endpoint",
@@ -226,17 +231,7 @@ fn a_cache_written_by_huggingface_hub_passes_the_deep_audit() {
     build_store(&store);
     let hub = FakeHub::start(&store, &["--redirect"]);
     let cache_arg = cache.to_str().unwrap();
-    hf_client(&[
-        "download",
-        "--endpoint",
-        &hub.url,
-        "--cache",
-        cache_arg,
-        "mlx-community/tiny-chat-4bit",
-        "fake-org/tiny-sharded",
-        "fake-org/tiny-two-revs@v1.0",
-        "fake-org/tiny-two-revs",
-    ]);
+    download_models(&hub, cache_arg);
     assert!(
         cache.join(".locks").is_dir(),
         "the client leaves its lock files behind; the audit must not count them"
