@@ -489,3 +489,39 @@ fn without_deep_the_envelope_is_unchanged() {
     assert!(env["data"].get("deep").is_none());
     assert!(env["data"]["healthy"][0].get("deep").is_none());
 }
+
+#[test]
+fn blobs_in_the_shared_xet_store_are_verified_through_both_hops() {
+    let fx = CacheFixture::new();
+    let (repo, _) = model(&fx, "org/xet", true);
+    // huggingface_hub 2.x with hf_xet: the payload moves to <cache>/blobs/<xx>/<xet hash>
+    // and the repo blob becomes a link to it.
+    let weights = safetensors(4096);
+    let name = etag(SHARD1, &weights);
+    let xet = "7".repeat(64);
+    let store = fx.path().join("blobs/77");
+    fs::create_dir_all(&store).unwrap();
+    fs::write(fx.path().join("blobs/.huggingface-shared-blobs"), "1\n").unwrap();
+    fs::write(store.join(&xet), &weights).unwrap();
+    let repo_blob = repo.path().join("blobs").join(&name);
+    fs::remove_file(&repo_blob).unwrap();
+    std::os::unix::fs::symlink(format!("../../blobs/77/{xet}"), &repo_blob).unwrap();
+    let (code, entry, findings) = audit(&fx, "org/xet");
+    assert_eq!(code, 0, "{findings:#?}");
+    assert_eq!(entry["deep"]["files_hashed"], 5);
+
+    let mut bad = weights.clone();
+    bad[10] ^= 1;
+    fs::write(store.join(&xet), &bad).unwrap();
+    let (code, _, findings) = audit(&fx, "org/xet");
+    assert_eq!(code, 1);
+    let f = only(&findings, "hash_mismatch");
+    assert_eq!(f["path"], format!("{}/blobs/{name}", repo.folder()));
+    assert_eq!(f["file"], SHARD1);
+
+    fs::remove_file(store.join(&xet)).unwrap();
+    let (_, _, findings) = audit(&fx, "org/xet");
+    let f = only(&findings, "dangling_link");
+    assert_eq!(f["path"], format!("{}/blobs/{name}", repo.folder()));
+    assert_eq!(f["file"], SHARD1, "named once, at the blob: {findings:#?}");
+}
