@@ -372,6 +372,17 @@ async function show(options = {}) {
   return invoke('show', [options.model], flags, options);
 }
 
+/** `mlxk rm <model> [--force] [--dry-run] --json` */
+async function rm(options = {}) {
+  if (typeof options.model !== 'string') {
+    throw new TypeError('mlx-knife: rm() needs options.model, e.g. "org/name" or "org/name@rev"');
+  }
+  const flags = [];
+  if (options.force) flags.push('--force');
+  if (options.dryRun) flags.push('--dry-run');
+  return invoke('rm', [options.model], flags, options);
+}
+
 /** `mlxk --version --json` */
 async function version(options = {}) {
   return invoke('--version', [], [], options);
@@ -453,4 +464,4 @@ async function invoke(command, positionals, flags, options) {
   return envelope;
 }
 
-module.exports = { run, list, health, createHostImports, show, version, resolveCacheDir };
+module.exports = { run, list, health, createHostImports, show, rm, version, resolveCacheDir };

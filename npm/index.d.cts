@@ -2,7 +2,7 @@
 // Types for mlx-knife. The envelopes are the same JSON the `mlxk ... --json` CLI prints.
 
 /** Names of the commands this package runs. */
-export type CommandName = 'list' | 'health' | 'show' | 'version';
+export type CommandName = 'list' | 'health' | 'show' | 'rm' | 'version';
 
 /** The `error` object of an error envelope. */
 export interface ErrorInfo {
@@ -219,6 +219,44 @@ export interface ShowData {
   metadata?: ShowMetadata | null;
 }
 
+/** `data` of `rm`. */
+export interface RmData {
+  /** The resolved model, or `null` when nothing was resolved. */
+  model: string | null;
+  /** `deleted`, `would_delete` (dry run), `requires_confirmation`, `ambiguous` or `unknown` (errors). */
+  action: 'deleted' | 'would_delete' | 'requires_confirmation' | 'ambiguous' | 'unknown';
+  /** E.g. `"Deleted entire model org/name"`, `"Deleted org/name@<commit>"`, `"Would delete 'org/name' (matched from 'name')"`. */
+  message: string;
+  /** `true` when a fuzzy match waits for `force`. Nothing was deleted. */
+  requires_confirmation: boolean;
+  /** Candidates of an ambiguous match. */
+  matches: string[];
+  /** Lock files nobody held that were removed. */
+  lock_files_cleaned: number;
+  /** With `locks_present`: a live process holds these locks (or they cannot be probed here). */
+  locks_detected?: true;
+  /** Those lock files, relative to the cache. */
+  lock_files?: string[];
+  /** The revision removed, for `name@rev`. */
+  commit_hash?: string;
+  /** `repository` (the whole repo went, also when `@rev` was its last revision) or `revision`. */
+  removed?: 'repository' | 'revision';
+  /** Bytes of regular files removed (or that would be, with `dryRun`). */
+  freed_bytes?: number;
+  /** `true` with `dryRun`. */
+  dry_run?: true;
+}
+
+/** Options of {@link rm}. */
+export interface RmOptions extends CommonOptions {
+  /** `"org/name"` (exact: no confirmation needed), a short name, or `"org/name@rev"` (that revision only). */
+  model: string;
+  /** `--force`: delete a fuzzy match, and delete even if a live process holds a lock. */
+  force?: boolean;
+  /** `--dry-run`: report what would be removed and the bytes freed; remove nothing. */
+  dryRun?: boolean;
+}
+
 /** `data` of `version`. */
 export interface VersionData {
   /** Version of mlx-knife, e.g. `"2.0.8"`. */
@@ -343,6 +381,14 @@ export function show(options: ShowOptions): Promise<Envelope<ShowData>>;
 
 /** The versions of mlx-knife and its JSON API (`mlxk --version --json`). */
 export function version(options?: CommonOptions): Promise<Envelope<VersionData>>;
+
+/**
+ * Deletes a model (`mlxk rm <model> --json`), or one revision of it with `"org/name@rev"`: its
+ * snapshot, the refs naming it and the blobs no other revision uses (the last revision takes the
+ * repo). A fuzzy or expanded name needs `force`; a lock a live process holds blocks
+ * (`locks_present`) unless `force`. Nothing outside the cache can be touched.
+ */
+export function rm(options: RmOptions): Promise<Envelope<RmData>>;
 
 /**
  * Runs the core once, like the CLI with `argv` after its global options, and returns its exit

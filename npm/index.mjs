@@ -374,6 +374,17 @@ export async function show(options = {}) {
   return invoke('show', [options.model], flags, options);
 }
 
+/** `mlxk rm <model> [--force] [--dry-run] --json` */
+export async function rm(options = {}) {
+  if (typeof options.model !== 'string') {
+    throw new TypeError('mlx-knife: rm() needs options.model, e.g. "org/name" or "org/name@rev"');
+  }
+  const flags = [];
+  if (options.force) flags.push('--force');
+  if (options.dryRun) flags.push('--dry-run');
+  return invoke('rm', [options.model], flags, options);
+}
+
 /** `mlxk --version --json` */
 export async function version(options = {}) {
   return invoke('--version', [], [], options);

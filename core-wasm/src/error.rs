@@ -50,6 +50,18 @@ pub enum CoreError {
     /// The cache directory is missing (for commands that need one).
     #[error("Model cache directory does not exist")]
     CacheNotFound,
+    /// `rm`: nothing matches (the reference's plural wording).
+    #[error("No models found matching '{0}'")]
+    NoModelsMatch(String),
+    /// `rm`: a live process holds a lock of the repo.
+    #[error("Model has active locks. Use --force to override.")]
+    LocksPresent,
+    /// `rm`: a file or folder could not be removed for lack of permission.
+    #[error("Permission denied: Cannot delete {0}")]
+    PermissionDenied(String),
+    /// `rm`: another failure while removing.
+    #[error("Deletion failed: {0}")]
+    DeletionFailed(String),
     /// An I/O failure the command cannot turn into a finding.
     #[error("Failed to read `{path}`: {message}")]
     Io {
@@ -65,7 +77,12 @@ impl CoreError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Usage(_) | Self::NoCommand => "CommandError",
-            Self::ModelNotFound(_) | Self::RevisionNotFound { .. } => "model_not_found",
+            Self::ModelNotFound(_) | Self::RevisionNotFound { .. } | Self::NoModelsMatch(_) => {
+                "model_not_found"
+            }
+            Self::LocksPresent => "locks_present",
+            Self::PermissionDenied(_) => "permission_denied",
+            Self::DeletionFailed(_) => "deletion_failed",
             Self::AmbiguousMatch { .. } | Self::AmbiguousRevision { .. } => "ambiguous_match",
             Self::CacheNotFound => "cache_not_found",
             Self::CacheUnreadable(_) => "cache_unreadable",

@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod model;
 pub mod naming;
 pub mod protocol;
+pub mod removal;
 pub mod render;
 pub mod request;
 pub mod resolve;

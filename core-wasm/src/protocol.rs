@@ -344,3 +344,38 @@ pub struct ShowData {
     /// Default view: selected config keys; `null` with `--files`/`--config`.
     pub metadata: Option<serde_json::Map<String, Value>>,
 }
+
+/// `data` of `rm` (reference §1.8): the base fields always, then what the path added.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RmData {
+    /// The resolved model (`null` before resolution).
+    pub model: Option<String>,
+    /// `unknown`, `ambiguous`, `requires_confirmation`, `deleted` or `would_delete`.
+    pub action: &'static str,
+    /// What happened, for people.
+    pub message: String,
+    /// A fuzzy match waits for `-f`.
+    pub requires_confirmation: bool,
+    /// Candidates of an ambiguous match.
+    pub matches: Vec<String>,
+    /// Lock files removed (nobody held them).
+    pub lock_files_cleaned: usize,
+    /// Locks a live process holds (with `lock_files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locks_detected: Option<bool>,
+    /// Those locks, relative to the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_files: Option<Vec<String>>,
+    /// The revision removed (`name@rev`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_hash: Option<String>,
+    /// Additive: `repository` (the whole repo went) or `revision` (only that one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<&'static str>,
+    /// Additive: bytes of regular files removed (or that would be, with `--dry-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freed_bytes: Option<u64>,
+    /// Additive: `true` with `--dry-run`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}

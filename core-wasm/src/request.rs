@@ -5,7 +5,7 @@
 use crate::error::CoreError;
 
 /// Commands the core can run, in the order help lists them.
-pub const COMMANDS: &[&str] = &["list", "health", "show"];
+pub const COMMANDS: &[&str] = &["list", "health", "show", "rm"];
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,21 @@ pub enum Command {
     Health(HealthArgs),
     /// `show model[@rev] [--files] [--config]`
     Show(ShowArgs),
+    /// `rm model[@rev] [-f] [--dry-run]`
+    Rm(RmArgs),
     /// `--version`
     Version,
+}
+
+/// Arguments of `rm`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RmArgs {
+    /// The model, `name[@rev]`.
+    pub model: String,
+    /// `-f`/`--force`: no confirmation for fuzzy matches, and held locks do not block.
+    pub force: bool,
+    /// `--dry-run`: report what would be removed, remove nothing.
+    pub dry_run: bool,
 }
 
 /// Arguments of `health`.
@@ -113,6 +126,17 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 model,
                 files: flags.contains(&"--files"),
                 config: flags.contains(&"--config"),
+            })
+        }
+        "rm" => {
+            let (flags, positionals) = split_args(rest, &["-f", "--force", "--dry-run"])?;
+            let model = one_optional(positionals)?.ok_or_else(|| {
+                CoreError::Usage("the following arguments are required: model".into())
+            })?;
+            Command::Rm(RmArgs {
+                model,
+                force: flags.iter().any(|f| *f == "-f" || *f == "--force"),
+                dry_run: flags.contains(&"--dry-run"),
             })
         }
         other if other.starts_with('-') => {
@@ -229,7 +253,7 @@ mod tests {
     fn usage_errors_carry_argparse_messages() {
         assert_eq!(
             parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
-            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show')"
+            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'rm')"
         );
         assert_eq!(
             parse(&argv("mlxk --json")).unwrap_err(),

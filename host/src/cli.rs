@@ -40,6 +40,21 @@ pub enum Command {
     Health(HealthArgs),
     /// Show one model in detail.
     Show(ShowArgs),
+    /// Delete a model, or one revision of it.
+    Rm(RmArgs),
+}
+
+/// `rm` options.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The model, `name[@rev]`: `@rev` removes that revision only (the last one takes the repo).
+    pub model: String,
+    /// Delete a fuzzy match without confirmation, even if a live process holds a lock.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// Report what would be removed and the bytes freed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `health` options.

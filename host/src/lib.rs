@@ -41,6 +41,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::List(args)) => commands::list::run(&ctx, args),
             Some(cli::Command::Health(args)) => commands::health::run(&ctx, args),
             Some(cli::Command::Show(args)) => commands::show::run(&ctx, args),
+            Some(cli::Command::Rm(args)) => commands::rm::run(&ctx, args),
             None => no_command(&ctx),
         }
     };

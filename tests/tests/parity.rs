@@ -65,6 +65,20 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
             &["show", "win/copies", "--files"],
             &["show", "TheBloke/Llama-2-7B-Chat-GGUF"],
         ],
+        // Only what leaves the cache as it was; removals run on fresh copies in rm.rs.
+        Command::Rm(_) => &[
+            &["rm", "org/twosnaps@aaa", "--dry-run", "--json"],
+            &["rm", "org/twosnaps", "--dry-run"],
+            &["rm", "org/sharded", "--dry-run", "--json"],
+            &["rm", "sharded", "--json"],
+            &["rm", "sharded"],
+            &["rm", "nonexistent", "--json"],
+            &["rm", "nonexistent"],
+            &["rm", "org/twosnaps@zzz", "--json"],
+            &["rm", "org/", "--json"],
+            &["rm", "../outside_secret.txt", "--json"],
+            &["rm", "evil/escape", "--dry-run", "--json"],
+        ],
         Command::Version => &[&["--version", "--json"], &["--version"]],
     }
 }
@@ -77,6 +91,8 @@ const USAGE_CASES: &[&[&str]] = &[
     &["show", "a", "b", "--json"],
     &["health", "--files", "--json"],
     &["health", "--deep", "a", "b", "--json"],
+    &["rm", "--json"],
+    &["rm", "a", "--bogus", "--json"],
     &["list", "a", "b", "--json"],
     &["list", "--bogus", "--json"],
     &["--json"],
@@ -87,6 +103,7 @@ fn all_cases() -> Vec<Vec<&'static str>> {
         vec!["mlxk", "list"],
         vec!["mlxk", "health"],
         vec!["mlxk", "show", "x"],
+        vec!["mlxk", "rm", "x"],
         vec!["mlxk", "--version"],
     ];
     let mut out = Vec::new();

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod list;
+pub mod rm;
 pub mod show;
 pub mod version;
 
@@ -36,6 +37,7 @@ pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
         Command::List(args) => list::run(args, fs, now),
         Command::Health(args) => health::run(args, fs),
         Command::Show(args) => show::run(args, fs, now),
+        Command::Rm(args) => rm::run(args, fs),
         Command::Version => version::run(&req.program),
     }
 }

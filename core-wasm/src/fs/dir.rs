@@ -54,7 +54,16 @@ mod imp {
         | wasi::RIGHTS_FD_READDIR
         | wasi::RIGHTS_PATH_OPEN
         | wasi::RIGHTS_PATH_READLINK
-        | wasi::RIGHTS_PATH_FILESTAT_GET;
+        | wasi::RIGHTS_PATH_FILESTAT_GET
+        // Only usable when the host preopened the cache writable (`rm`); a read-only
+        // preopen refuses the calls themselves.
+        | wasi::RIGHTS_PATH_UNLINK_FILE
+        | wasi::RIGHTS_PATH_REMOVE_DIRECTORY
+        | wasi::RIGHTS_PATH_CREATE_FILE
+        | wasi::RIGHTS_PATH_RENAME_SOURCE
+        | wasi::RIGHTS_PATH_RENAME_TARGET;
+    const WRITE_RIGHTS: wasi::Rights =
+        wasi::RIGHTS_FD_WRITE | wasi::RIGHTS_FD_FILESTAT_GET | wasi::RIGHTS_FD_SYNC;
     const FILE_RIGHTS: wasi::Rights = wasi::RIGHTS_FD_READ
         | wasi::RIGHTS_FD_SEEK
         | wasi::RIGHTS_FD_TELL
@@ -131,6 +140,46 @@ mod imp {
             }
             .map_err(err)?;
             Ok(Self { fd, owned: true })
+        }
+
+        /// Unlinks the file or link `name` (never what a link points to).
+        pub fn remove_file(&self, name: &str) -> io::Result<()> {
+            // SAFETY: plain hostcall with a valid string.
+            unsafe { wasi::path_unlink_file(self.fd, name) }.map_err(err)
+        }
+
+        /// Removes the empty folder `name`.
+        pub fn remove_dir(&self, name: &str) -> io::Result<()> {
+            // SAFETY: plain hostcall with a valid string.
+            unsafe { wasi::path_remove_directory(self.fd, name) }.map_err(err)
+        }
+
+        /// Creates (or truncates) the file `name` and writes `bytes` to it.
+        pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+            use std::io::Write;
+            // SAFETY: plain hostcall; ownership of the fd moves into the `File`.
+            let fd = unsafe {
+                wasi::path_open(
+                    self.fd,
+                    0,
+                    name,
+                    wasi::OFLAGS_CREAT | wasi::OFLAGS_TRUNC,
+                    WRITE_RIGHTS,
+                    0,
+                    0,
+                )
+            }
+            .map_err(err)?;
+            // SAFETY: `fd` is a fresh descriptor nobody else owns.
+            let mut file = unsafe { File::from_raw_fd(fd as i32) };
+            file.write_all(bytes)?;
+            file.sync_all()
+        }
+
+        /// Renames `from` to `to`, both in this folder (atomic replacement).
+        pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+            // SAFETY: plain hostcall with valid strings.
+            unsafe { wasi::path_rename(self.fd, from, self.fd, to) }.map_err(err)
         }
 
         /// `lstat` of `name`.
@@ -280,6 +329,29 @@ mod imp {
                 return Err(io::Error::from(io::ErrorKind::NotADirectory));
             }
             Ok(Self { path })
+        }
+
+        /// Unlinks the file or link `name`.
+        pub fn remove_file(&self, name: &str) -> io::Result<()> {
+            fs::remove_file(self.path.join(name))
+        }
+
+        /// Removes the empty folder `name`.
+        pub fn remove_dir(&self, name: &str) -> io::Result<()> {
+            fs::remove_dir(self.path.join(name))
+        }
+
+        /// Creates (or truncates) the file `name` with `bytes`.
+        pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+            use std::io::Write;
+            let mut f = File::create(self.path.join(name))?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        }
+
+        /// Renames `from` to `to` in this folder.
+        pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+            fs::rename(self.path.join(from), self.path.join(to))
         }
 
         /// `lstat` of `name`.

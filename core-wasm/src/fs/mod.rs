@@ -248,6 +248,57 @@ impl CacheFs {
         Resolved::Loop
     }
 
+    /// Unlinks a file or link; a missing one is already gone.
+    pub fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        let (parent, name) = dir::split(rel)?;
+        match self.dir(&parent)?.remove_file(&name) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes a folder and everything in it, depth first, never through a link (links
+    /// are unlinked, not followed). Returns the bytes of the regular files removed; on
+    /// failure, the path that could not be removed and why.
+    pub fn remove_tree(&self, rel: &Path) -> Result<u64, (PathBuf, io::Error)> {
+        let at = |e: io::Error| (rel.to_path_buf(), e);
+        let st = match self.lstat(rel) {
+            Ok(st) => st,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(at(e)),
+        };
+        if st.kind != Kind::Dir {
+            self.remove_file(rel).map_err(at)?;
+            return Ok(if st.kind == Kind::File { st.size } else { 0 });
+        }
+        let mut freed = 0;
+        for (name, _) in self.read_dir(rel).map_err(at)? {
+            freed += self.remove_tree(&rel.join(name))?;
+        }
+        self.forget(rel);
+        let (parent, name) = dir::split(rel).map_err(at)?;
+        match self.dir(&parent).map_err(at)?.remove_dir(&name) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(at(e)),
+            _ => Ok(freed),
+        }
+    }
+
+    /// Replaces a file's content atomically (a temporary file, then a rename).
+    pub fn replace_file(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (parent, name) = dir::split(rel)?;
+        let dir = self.dir(&parent)?;
+        let tmp = format!(".{name}.mlxk-tmp");
+        dir.write_file(&tmp, bytes)?;
+        dir.rename(&tmp, &name)
+    }
+
+    /// Closes the open folders at and under `rel` (before it is removed).
+    fn forget(&self, rel: &Path) {
+        self.dirs
+            .borrow_mut()
+            .retain(|path, _| !Path::new(path).starts_with(rel) || rel.as_os_str().is_empty());
+    }
+
     /// Where the link at `link` points after one hop, joined lexically; `None` when it
     /// cannot be read or would leave the cache.
     pub fn link_target(&self, link: &Path) -> Option<PathBuf> {

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod list;
+pub mod rm;
 pub mod show;
 pub mod version;
 
@@ -93,6 +94,8 @@ pub enum Access {
     None,
     /// The cache, read-only.
     ReadCache,
+    /// The cache, writable (`rm`).
+    WriteCache,
 }
 
 /// Runs `args` (without argv[0]) in the sandbox and prints what it printed.
@@ -113,6 +116,10 @@ pub fn run_guest(
         Access::ReadCache => (
             ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path()),
             FsPerms::ReadOnly,
+        ),
+        Access::WriteCache => (
+            ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path()),
+            FsPerms::ReadWrite,
         ),
     };
     let outcome = module_cache_dir(&ctx.cache_dir)

@@ -1,0 +1,141 @@
+//! `rm model[@rev] [-f] [--dry-run]`: resolve, refuse on held locks or unconfirmed fuzzy
+//! matches (reference §1.8, §6), then remove what [`crate::removal`] decides.
+
+use super::Outcome;
+use crate::capability::LockState;
+use crate::error::CoreError;
+use crate::fs::CacheFs;
+use crate::protocol::{CommandName, Envelope, RmData, to_value};
+use crate::removal::{self, Scope};
+use crate::request::RmArgs;
+use crate::resolve::{self, MatchKind, Resolution};
+use crate::scan;
+
+/// The reference's starting `data`.
+fn base() -> RmData {
+    RmData {
+        action: "unknown",
+        ..RmData::default()
+    }
+}
+
+fn failure(e: &CoreError, data: RmData) -> Outcome {
+    let mut body = e.to_body();
+    // rm reports candidates in `data.matches` only.
+    body.matches = None;
+    Outcome {
+        envelope: Envelope::failure(Some(CommandName::Rm), body, to_value(data)),
+        human: String::new(),
+        exit_code: None,
+    }
+}
+
+/// Runs `rm`.
+pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
+    let info = match scan::scan_cache(fs) {
+        Ok(info) if info.exists => info,
+        Ok(_) => return failure(&CoreError::CacheNotFound, base()),
+        Err(e) => return failure(&e, base()),
+    };
+    let spec = args.model.as_str();
+    let (repo, revision, kind) = match resolve::resolve(fs, &info, spec) {
+        Resolution::Found {
+            repo,
+            revision,
+            kind,
+        } => (repo, revision, kind),
+        Resolution::Ambiguous(matches) | Resolution::AmbiguousRevision(matches) => {
+            let e = CoreError::AmbiguousMatch {
+                spec: spec.to_owned(),
+                matches: matches.clone(),
+            };
+            let data = RmData {
+                action: "ambiguous",
+                matches,
+                ..base()
+            };
+            return failure(&e, data);
+        }
+        Resolution::RevisionNotFound { repo, .. } => {
+            // A revision whose removal was interrupted has lost its snapshot but kept
+            // its tree file: finishing the job is what a rerun is for.
+            let rev = resolve::parse_spec(spec).revision.unwrap_or_default();
+            let left: Vec<String> = removal::unfinished(fs, &repo.folder)
+                .into_iter()
+                .filter(|c| c.starts_with(rev))
+                .collect();
+            match left.as_slice() {
+                [one] => (repo, Some(one.clone()), MatchKind::Exact),
+                _ => return failure(&CoreError::NoModelsMatch(spec.to_owned()), base()),
+            }
+        }
+        Resolution::NotFound => {
+            return failure(&CoreError::NoModelsMatch(spec.to_owned()), base());
+        }
+    };
+    let mut data = RmData {
+        model: Some(repo.repo_id.clone()),
+        ..base()
+    };
+
+    // Only a lock of this exact repo that a live process holds (or one that cannot be
+    // probed here) blocks; `-f` overrides.
+    let blocking: Vec<String> = removal::locks(fs, &repo.folder)
+        .into_iter()
+        .filter(|l| l.state != LockState::Free)
+        .map(|l| l.path.to_string_lossy().into_owned())
+        .collect();
+    if !blocking.is_empty() && !args.force {
+        data.locks_detected = Some(true);
+        data.lock_files = Some(blocking);
+        return failure(&CoreError::LocksPresent, data);
+    }
+    if kind != MatchKind::Exact && !args.force {
+        data.action = "requires_confirmation";
+        data.requires_confirmation = true;
+        data.message = format!("Would delete '{}' (matched from '{spec}')", repo.repo_id);
+        return success(data);
+    }
+
+    let scope = removal::scope(fs, &repo.folder, revision.as_deref());
+    let result = removal::remove(fs, &repo.folder, &scope, args.dry_run);
+    let target = match &revision {
+        Some(rev) => format!("{}@{rev}", repo.repo_id),
+        None => format!("entire model {}", repo.repo_id),
+    };
+    data.commit_hash.clone_from(&revision);
+    data.removed = Some(match scope {
+        Scope::Repository => "repository",
+        Scope::Revision(_) => "revision",
+    });
+    match result {
+        Ok(done) => {
+            data.lock_files_cleaned = done.locks_cleaned;
+            data.freed_bytes = Some(done.freed);
+            if args.dry_run {
+                data.action = "would_delete";
+                data.message = format!("Would delete {target}");
+                data.dry_run = Some(true);
+            } else {
+                data.action = "deleted";
+                data.message = format!("Deleted {target}");
+            }
+            success(data)
+        }
+        Err(e) => failure(&e, data),
+    }
+}
+
+fn success(data: RmData) -> Outcome {
+    let human = format!(
+        "rm: {} \u{2014} {}: {}\n",
+        data.model.as_deref().unwrap_or_default(),
+        data.action,
+        data.message
+    );
+    Outcome {
+        envelope: Envelope::success(CommandName::Rm, data),
+        human,
+        exit_code: None,
+    }
+}

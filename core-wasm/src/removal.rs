@@ -1,0 +1,313 @@
+//! What `rm` removes, and in which order (PRODUCT.md differences 5 and 6).
+//!
+//! `rm name` removes the repo folder and `.locks/<repo>/`. `rm name@rev` removes that
+//! revision: the refs naming it, its snapshot, the blobs no remaining snapshot uses, then
+//! its `trees/<commit>.json` and `.no_exist/<commit>/`; the last revision takes the whole
+//! repo. The order keeps every intermediate state one huggingface_hub scans without a
+//! warning if the process dies half-way (no ref to a missing snapshot, no link to a
+//! missing blob), and the tree file goes last so a rerun of `rm name@rev` still finds the
+//! unfinished revision and completes it.
+//!
+//! A repo blob that links into the shared Xet store (`<cache>/blobs/<xx>/<hash>`) is
+//! unlinked, then its line is dropped from the payload's `.refs` manifest; payloads are
+//! never removed here (other repos may use them).
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::capability::{self, LockState};
+use crate::error::CoreError;
+use crate::fs::{CacheFs, Kind};
+use crate::layout;
+use crate::snapshot::{self, Manifest};
+
+/// A lock file of the repo and who holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// Cache-relative path.
+    pub path: PathBuf,
+    /// Probed state.
+    pub state: LockState,
+}
+
+/// The lock files in `.locks/<repo>/`, probed.
+pub fn locks(fs: &CacheFs, folder: &str) -> Vec<Lock> {
+    let dir = layout::locks_dir(folder);
+    fs.read_dir(&dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, kind)| *kind == Kind::File && name.ends_with(".lock"))
+        .map(|(name, _)| {
+            let path = dir.join(name);
+            let state = capability::probe_lock(fs, &path).unwrap_or(LockState::Unknown);
+            Lock { path, state }
+        })
+        .collect()
+}
+
+/// What a removal does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole repo and its locks.
+    Repository,
+    /// One revision (the repo keeps others).
+    Revision(String),
+}
+
+/// The outcome of a removal (or of its dry run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Bytes of regular files removed.
+    pub freed: u64,
+    /// Lock files removed.
+    pub locks_cleaned: usize,
+}
+
+/// Why a removal stopped, with the cache-relative path it stopped at.
+fn failure(path: &Path, e: &io::Error) -> CoreError {
+    let shown = path.to_string_lossy().into_owned();
+    if e.kind() == io::ErrorKind::PermissionDenied || crate::fs::is_sandbox_refusal(e) {
+        CoreError::PermissionDenied(shown)
+    } else {
+        CoreError::DeletionFailed(format!("{shown}: {}", crate::fs::describe(e)))
+    }
+}
+
+/// Decides the scope of `rm` for `revision` (a full snapshot name) of `folder`: the
+/// last revision means the whole repo.
+pub fn scope(fs: &CacheFs, folder: &str, revision: Option<&str>) -> Scope {
+    let Some(rev) = revision else {
+        return Scope::Repository;
+    };
+    let others = snapshot::list_snapshots(fs, folder)
+        .unwrap_or_default()
+        .into_iter()
+        .any(|s| s.revision != rev);
+    if others {
+        Scope::Revision(rev.to_owned())
+    } else {
+        Scope::Repository
+    }
+}
+
+/// Revisions whose deletion was interrupted: a tree file or `.no_exist` folder left for
+/// a commit that has no snapshot any more.
+pub fn unfinished(fs: &CacheFs, folder: &str) -> Vec<String> {
+    let snapshots: BTreeSet<String> = snapshot::list_snapshots(fs, folder)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.revision)
+        .collect();
+    let repo = layout::repo_dir(folder);
+    let trees = fs
+        .read_dir(&repo.join(layout::TREES_DIR))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(n, _)| n.strip_suffix(".json").map(str::to_owned));
+    let no_exist = fs
+        .read_dir(&repo.join(layout::NO_EXIST_DIR))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n);
+    let found: BTreeSet<String> = trees
+        .chain(no_exist)
+        .filter(|c| !snapshots.contains(c))
+        .collect();
+    found.into_iter().collect()
+}
+
+/// Removes (or, with `dry_run`, measures) what `scope` covers.
+pub fn remove(
+    fs: &CacheFs,
+    folder: &str,
+    scope: &Scope,
+    dry_run: bool,
+) -> Result<Removed, CoreError> {
+    let mut out = Removed::default();
+    let repo = layout::repo_dir(folder);
+    match scope {
+        Scope::Repository if dry_run => {
+            out.freed = size_of_tree(fs, &repo);
+            out.locks_cleaned = fs
+                .read_dir(&layout::locks_dir(folder))
+                .map_or(0, |v| v.len());
+        }
+        Scope::Repository => {
+            // Refs first, snapshots before blobs, then the rest and the locks.
+            for part in [layout::REFS_DIR, layout::SNAPSHOTS_DIR] {
+                out.freed += tree(fs, &repo.join(part), dry_run)?;
+            }
+            let blobs: Vec<String> = fs
+                .read_dir(&layout::blobs_dir(folder))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            for name in &blobs {
+                out.freed += blob(fs, folder, name, dry_run)?;
+            }
+            out.freed += tree(fs, &repo, dry_run)?;
+            let locks = layout::locks_dir(folder);
+            out.locks_cleaned = fs.read_dir(&locks).map_or(0, |v| v.len());
+            if !dry_run {
+                // Best effort, as the reference: a lock folder we cannot clean is no
+                // reason to report the model as not deleted.
+                let _ = fs.remove_tree(&locks);
+            }
+        }
+        Scope::Revision(rev) => {
+            let remaining: Vec<String> = snapshot::list_snapshots(fs, folder)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.revision)
+                .filter(|r| r != rev)
+                .collect();
+            for r in refs_naming(fs, folder, rev) {
+                remove_one(fs, &r, dry_run)?;
+            }
+            out.freed += tree(fs, &layout::snapshot_dir(folder, rev), dry_run)?;
+            let mut used = BTreeSet::new();
+            for r in &remaining {
+                used.extend(blobs_used(fs, folder, r));
+            }
+            let mut gone = BTreeSet::new();
+            for (name, _) in fs.read_dir(&layout::blobs_dir(folder)).unwrap_or_default() {
+                let is_blob = crate::digest::Algo::for_id(&name).is_some();
+                if is_blob && !used.contains(&name) {
+                    out.freed += blob(fs, folder, &name, dry_run)?;
+                    gone.insert(name);
+                }
+            }
+            out.freed += tree(fs, &layout::no_exist_dir(folder, rev), dry_run)?;
+            out.freed += tree(fs, &layout::tree_path(folder, rev), dry_run)?;
+            // Locks nobody holds whose blob is gone (or never came).
+            for lock in locks(fs, folder) {
+                let etag = lock
+                    .path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".lock"))
+                    .unwrap_or_default()
+                    .to_owned();
+                let present =
+                    !gone.contains(&etag) && fs.lstat(&layout::blob_path(folder, &etag)).is_ok();
+                if lock.state == LockState::Free && !present {
+                    remove_one(fs, &lock.path, dry_run)?;
+                    out.locks_cleaned += 1;
+                }
+            }
+        }
+    }
+    fs.release();
+    Ok(out)
+}
+
+/// Removes (or measures) a whole folder or file.
+fn tree(fs: &CacheFs, rel: &Path, dry_run: bool) -> Result<u64, CoreError> {
+    if dry_run {
+        return Ok(size_of_tree(fs, rel));
+    }
+    fs.remove_tree(rel).map_err(|(p, e)| failure(&p, &e))
+}
+
+fn remove_one(fs: &CacheFs, rel: &Path, dry_run: bool) -> Result<(), CoreError> {
+    if dry_run {
+        return Ok(());
+    }
+    fs.remove_file(rel).map_err(|e| failure(rel, &e))
+}
+
+/// Bytes of the regular files under `rel`, links not followed.
+fn size_of_tree(fs: &CacheFs, rel: &Path) -> u64 {
+    match fs.lstat(rel) {
+        Ok(st) if st.kind == Kind::File => st.size,
+        Ok(st) if st.kind == Kind::Dir => fs
+            .read_dir(rel)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| size_of_tree(fs, &rel.join(n)))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// Removes one repo blob; a link into the shared store also loses its manifest line.
+fn blob(fs: &CacheFs, folder: &str, name: &str, dry_run: bool) -> Result<u64, CoreError> {
+    let rel = layout::blob_path(folder, name);
+    let Ok(st) = fs.lstat(&rel) else {
+        return Ok(0);
+    };
+    let shared = (st.kind == Kind::Symlink)
+        .then(|| fs.link_target(&rel))
+        .flatten()
+        .filter(|t| t.starts_with(layout::BLOBS_DIR));
+    if dry_run {
+        return Ok(if st.kind == Kind::File { st.size } else { 0 });
+    }
+    // The link goes before its manifest line: a payload listed but unused is a leak, a
+    // payload used but unlisted could be collected under a live link.
+    fs.remove_file(&rel).map_err(|e| failure(&rel, &e))?;
+    if let Some(payload) = shared {
+        drop_manifest_line(fs, &payload, &format!("{folder}/blobs/{name}"))?;
+    }
+    Ok(if st.kind == Kind::File { st.size } else { 0 })
+}
+
+fn drop_manifest_line(fs: &CacheFs, payload: &Path, line: &str) -> Result<(), CoreError> {
+    let mut manifest = payload.as_os_str().to_owned();
+    manifest.push(".refs");
+    let manifest = PathBuf::from(manifest);
+    let Ok(bytes) = fs.read_prefix(&manifest, 16 << 20) else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let kept: Vec<&str> = text.lines().filter(|l| l.trim() != line).collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    fs.replace_file(&manifest, out.as_bytes())
+        .map_err(|e| failure(&manifest, &e))
+}
+
+/// Refs (files under `refs/`, nested) whose trimmed content is `commit`.
+fn refs_naming(fs: &CacheFs, folder: &str, commit: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![layout::repo_dir(folder).join(layout::REFS_DIR)];
+    while let Some(dir) = stack.pop() {
+        for (name, kind) in fs.read_dir(&dir).unwrap_or_default() {
+            let rel = dir.join(name);
+            match kind {
+                Kind::Dir => stack.push(rel),
+                Kind::File => {
+                    let names_it = fs
+                        .read_prefix(&rel, 256)
+                        .is_ok_and(|b| String::from_utf8_lossy(&b).trim() == commit);
+                    if names_it {
+                        out.push(rel);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The repo blobs a snapshot's links point to (one hop).
+fn blobs_used(fs: &CacheFs, folder: &str, revision: &str) -> BTreeSet<String> {
+    let dir = layout::snapshot_dir(folder, revision);
+    let blobs = layout::blobs_dir(folder);
+    Manifest::walk(fs, &dir)
+        .entries
+        .iter()
+        .filter(|e| e.is_link)
+        .filter_map(|e| fs.link_target(&dir.join(&e.path)))
+        .filter(|t| t.parent() == Some(blobs.as_path()))
+        .filter_map(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
