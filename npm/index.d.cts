@@ -327,6 +327,7 @@ export interface RunOptions {
 /** The `mlxk_host_v1` import object core.wasm needs besides WASI (hashing, lock probes, progress). */
 export interface HostImports {
   hash_file(pathPtr: number, pathLen: number, algo: number, outPtr: number): number;
+  hash_files(requestPtr: number, requestLen: number, outPtr: number): number;
   probe_lock(pathPtr: number, pathLen: number, outPtr: number): number;
   progress_begin(totalBytes: bigint, files: bigint): void;
 }

@@ -243,6 +243,33 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
     }
     return { fd, stat };
   };
+  const hashOne = (rel, algo) => {
+    const { fd, stat } = openInside(rel);
+    try {
+      const hash = createHash(algo === 0 ? 'sha256' : 'sha1');
+      if (algo === 1) hash.update(`blob ${stat.size}\0`);
+      buffer ??= Buffer.allocUnsafe(HASH_CHUNK);
+      let total = 0;
+      for (;;) {
+        let n;
+        try {
+          n = readSync(fd, buffer, 0, buffer.length, null);
+        } catch (e) {
+          throw capStatus(e);
+        }
+        if (n === 0) break;
+        hash.update(buffer.subarray(0, n));
+        total += n;
+        if (progress) {
+          progress.bytesHashed += n;
+          onProgress({ ...progress });
+        }
+      }
+      return { digest: hash.digest(), total };
+    } finally {
+      closeSync(fd);
+    }
+  };
   const guarded = (body) => {
     try {
       return body();
@@ -255,40 +282,47 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
     hash_file(ptr, len, algo, out) {
       return guarded(() => {
         if (algo !== 0 && algo !== 1) throw CAP_BAD_ARGS;
-        const rel = guestPath(ptr, len);
-        const { fd, stat } = openInside(rel);
-        try {
-          const hash = createHash(algo === 0 ? 'sha256' : 'sha1');
-          if (algo === 1) hash.update(`blob ${stat.size}\0`);
-          buffer ??= Buffer.allocUnsafe(HASH_CHUNK);
-          let total = 0;
-          for (;;) {
-            let n;
-            try {
-              n = readSync(fd, buffer, 0, buffer.length, null);
-            } catch (e) {
-              throw capStatus(e);
-            }
-            if (n === 0) break;
-            hash.update(buffer.subarray(0, n));
-            total += n;
-            if (progress) {
-              progress.bytesHashed += n;
-              onProgress({ ...progress });
-            }
-          }
-          const digest = hash.digest();
-          const memory = getMemory().buffer;
-          out >>>= 0;
-          if (out + 40 > memory.byteLength) throw CAP_BAD_ARGS;
-          const view = new Uint8Array(memory, out, 40);
-          view.fill(0);
-          view.set(digest);
-          new DataView(memory).setBigUint64(out + 32, BigInt(total), true);
-          return CAP_OK;
-        } finally {
-          closeSync(fd);
+        const { digest, total } = hashOne(guestPath(ptr, len), algo);
+        const memory = getMemory().buffer;
+        out >>>= 0;
+        if (out + 40 > memory.byteLength) throw CAP_BAD_ARGS;
+        writeDigest(memory, out, digest, total);
+        return CAP_OK;
+      });
+    },
+    // Sequential here: a synchronous import cannot wait for worker threads cheaply, and
+    // node:crypto alone already keeps up with openssl.
+    hash_files(req, reqLen, out) {
+      return guarded(() => {
+        req >>>= 0;
+        reqLen >>>= 0;
+        out >>>= 0;
+        const memory = getMemory().buffer;
+        if (req + reqLen > memory.byteLength) throw CAP_BAD_ARGS;
+        const view = new DataView(memory, req, reqLen);
+        const records = [];
+        for (let at = 0; at < reqLen; ) {
+          if (at + 8 > reqLen) throw CAP_BAD_ARGS;
+          const algo = view.getUint32(at, true);
+          const len = view.getUint32(at + 4, true);
+          if (len > CAP_MAX_PATH || at + 8 + len > reqLen) throw CAP_BAD_ARGS;
+          records.push({ algo, ptr: req + at + 8, len });
+          at += 8 + len;
         }
+        if (out + records.length * 44 > memory.byteLength) throw CAP_BAD_ARGS;
+        records.forEach(({ algo, ptr, len }, i) => {
+          const at = out + i * 44;
+          const status = guarded(() => {
+            if (algo !== 0 && algo !== 1) throw CAP_BAD_ARGS;
+            const { digest, total } = hashOne(guestPath(ptr, len), algo);
+            writeDigest(getMemory().buffer, at + 4, digest, total);
+            return CAP_OK;
+          });
+          const mem = getMemory().buffer;
+          if (status !== CAP_OK) new Uint8Array(mem, at, 44).fill(0);
+          new DataView(mem).setUint32(at, status, true);
+        });
+        return CAP_OK;
       });
     },
     probe_lock(ptr, len, out) {
@@ -312,6 +346,14 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
       }
     },
   };
+}
+
+/** The 40 bytes of a hash result: the digest zero-padded to 32 bytes, then the byte count (u64 LE). */
+function writeDigest(memory, at, digest, total) {
+  const view = new Uint8Array(memory, at, 40);
+  view.fill(0);
+  view.set(digest);
+  new DataView(memory).setBigUint64(at + 32, BigInt(total), true);
 }
 
 function isValidCapPath(rel) {

@@ -123,12 +123,19 @@ pub struct RepoAudit {
 impl RepoAudit {
     /// Bytes this audit will hash.
     pub fn planned_bytes(&self) -> u64 {
-        self.jobs.iter().map(|j| j.size).sum()
+        self.hashed_jobs().map(|j| j.size).sum()
     }
 
     /// Files this audit will hash.
     pub fn planned_files(&self) -> u64 {
-        self.jobs.len() as u64
+        self.hashed_jobs().count() as u64
+    }
+
+    /// Jobs whose size does not already disprove them.
+    fn hashed_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs
+            .iter()
+            .filter(|j| j.expected_size.is_none_or(|w| w == j.size))
     }
 }
 
@@ -675,6 +682,7 @@ fn check_ref(fs: &CacheFs, folder: &str, rel: &Path, name: &str) -> Option<Findi
 
 /// Hashes the planned files and completes the report.
 pub fn execute(fs: &CacheFs, mut audit: RepoAudit) -> DeepEntry {
+    let mut to_hash = Vec::new();
     for job in std::mem::take(&mut audit.jobs) {
         // A size the tree contradicts needs no hash to be wrong.
         if let Some(want) = job.expected_size.filter(|w| *w != job.size) {
@@ -684,14 +692,20 @@ pub fn execute(fs: &CacheFs, mut audit: RepoAudit) -> DeepEntry {
                 size_finding(&job, want)
             };
             audit.report.findings.push(f);
-            continue;
+        } else {
+            to_hash.push(job);
         }
-        match capability::hash_file(fs, &job.real, job.algo) {
+    }
+    // One batch per repo: the host hashes a model's shards in parallel.
+    let files: Vec<(&Path, Algo)> = to_hash.iter().map(|j| (j.real.as_path(), j.algo)).collect();
+    let results = capability::hash_files(fs, &files);
+    for (job, result) in to_hash.iter().zip(results) {
+        match result {
             Ok(d) => {
                 audit.report.files_hashed += 1;
                 audit.report.bytes_hashed += d.bytes;
                 if d.hex != job.expected {
-                    audit.report.findings.push(mismatch(fs, &job, &d.hex));
+                    audit.report.findings.push(mismatch(fs, job, &d.hex));
                 }
             }
             Err(e) => {
@@ -699,7 +713,7 @@ pub fn execute(fs: &CacheFs, mut audit: RepoAudit) -> DeepEntry {
                     "unreadable",
                     Severity::Corrupt,
                     job.path.clone(),
-                    format!("{}: {e}", subject(&job)),
+                    format!("{}: {e}", subject(job)),
                 );
                 name_use(&mut f, job.used_by.as_ref());
                 audit.report.findings.push(f);

@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `hash_file(path_ptr, path_len, algo, out_ptr) -> status` | `(i32 i32 i32 i32) -> i32` | `algo` 0 = sha256, 1 = git blob sha1. Writes 40 bytes at `out_ptr`: the digest (sha1 in the first 20, zero-padded), then the bytes hashed as u64 little-endian. |
 //! | `probe_lock(path_ptr, path_len, out_ptr) -> status` | `(i32 i32 i32) -> i32` | One byte at `out_ptr`: 0 nobody holds an flock on the file, 1 a process holds one. Status 6 when the host cannot tell. |
+//! | `hash_files(req_ptr, req_len, out_ptr) -> status` | `(i32 i32 i32) -> i32` | Several `hash_file` calls at once, which the host may run in parallel. The request is a sequence of records `algo: u32 LE, path_len: u32 LE, path bytes`; for record *i* the host writes 44 bytes at `out_ptr + 44 i`: its status as u32 LE, then the 40 bytes `hash_file` writes. The call's own status is 0, or 5 for a malformed request. |
 //! | `progress_begin(total_bytes, files)` | `(i64 i64) -> ()` | The bytes about to be hashed, for a progress display; the host may ignore it. |
 //!
 //! Status: 0 ok, 1 not found, 2 refused (outside the cache, a link, a bad path), 3 not a
@@ -128,6 +129,8 @@ mod imp {
         fn host_hash_file(path_ptr: *const u8, path_len: usize, algo: u32, out: *mut u8) -> u32;
         #[link_name = "probe_lock"]
         fn host_probe_lock(path_ptr: *const u8, path_len: usize, out: *mut u8) -> u32;
+        #[link_name = "hash_files"]
+        fn host_hash_files(req: *const u8, req_len: usize, out: *mut u8) -> u32;
         #[link_name = "progress_begin"]
         fn host_progress_begin(total_bytes: u64, files: u64);
     }
@@ -152,6 +155,36 @@ mod imp {
             hex: crate::digest::to_hex(&out[..algo.digest_len()]),
             bytes,
         })
+    }
+
+    pub fn hash_files(_fs: &CacheFs, files: &[(&Path, Algo)]) -> Vec<Result<FileDigest, CapError>> {
+        let mut request = Vec::new();
+        let mut valid = Vec::with_capacity(files.len());
+        for (rel, algo) in files {
+            let path = wire_path(rel);
+            valid.push(path.map(|_| ()));
+            let path = path.unwrap_or("");
+            request.extend_from_slice(&algo.code().to_le_bytes());
+            request.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            request.extend_from_slice(path.as_bytes());
+        }
+        let mut out = vec![0u8; files.len() * super::RECORD];
+        // SAFETY: `request` and `out` are valid for the lengths passed; the host writes
+        // exactly 44 bytes per record into `out`.
+        if let Err(e) =
+            status(unsafe { host_hash_files(request.as_ptr(), request.len(), out.as_mut_ptr()) })
+        {
+            return files.iter().map(|_| Err(e)).collect();
+        }
+        files
+            .iter()
+            .zip(valid)
+            .zip(out.chunks_exact(super::RECORD))
+            .map(|(((_, algo), valid), rec)| {
+                valid?;
+                super::decode_record(*algo, rec)
+            })
+            .collect()
     }
 
     pub fn probe_lock(_fs: &CacheFs, rel: &Path) -> Result<LockState, CapError> {
@@ -184,6 +217,13 @@ mod imp {
             return Err(CapError::NotAFile);
         }
         crate::digest::hash_reader(algo, meta.len(), file).map_err(|e| CapError::from_io(&e))
+    }
+
+    pub fn hash_files(fs: &CacheFs, files: &[(&Path, Algo)]) -> Vec<Result<FileDigest, CapError>> {
+        files
+            .iter()
+            .map(|(rel, algo)| hash_file(fs, rel, *algo))
+            .collect()
     }
 
     pub fn probe_lock(fs: &CacheFs, rel: &Path) -> Result<LockState, CapError> {
@@ -224,6 +264,44 @@ pub fn lock_state(file: &std::fs::File) -> LockState {
 /// The digest of the regular file at `rel` (cache-relative, link-free).
 pub fn hash_file(fs: &CacheFs, rel: &Path, algo: Algo) -> Result<FileDigest, CapError> {
     imp::hash_file(fs, rel, algo)
+}
+
+/// The digests of several files, hashed in parallel where the host can.
+pub fn hash_files(fs: &CacheFs, files: &[(&Path, Algo)]) -> Vec<Result<FileDigest, CapError>> {
+    imp::hash_files(fs, files)
+}
+
+/// Bytes per result record of `hash_files`.
+pub const RECORD: usize = 44;
+
+/// Encodes one `hash_files` result record (status, digest, bytes).
+pub fn encode_record(result: &Result<FileDigest, CapError>) -> [u8; RECORD] {
+    let mut rec = [0u8; RECORD];
+    match result {
+        Ok(d) => {
+            let raw: Vec<u8> = (0..d.hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(d.hex.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect();
+            rec[4..4 + raw.len()].copy_from_slice(&raw);
+            rec[36..].copy_from_slice(&d.bytes.to_le_bytes());
+        }
+        Err(e) => rec[..4].copy_from_slice(&e.code().to_le_bytes()),
+    }
+    rec
+}
+
+/// Decodes one `hash_files` result record.
+pub fn decode_record(algo: Algo, rec: &[u8]) -> Result<FileDigest, CapError> {
+    let word = |r: std::ops::Range<usize>| rec.get(r).ok_or(CapError::BadArgs);
+    let code = u32::from_le_bytes(word(0..4)?.try_into().map_err(|_| CapError::BadArgs)?);
+    if code != 0 {
+        return Err(CapError::from_code(code).unwrap_or(CapError::Io));
+    }
+    let bytes = u64::from_le_bytes(word(36..44)?.try_into().map_err(|_| CapError::BadArgs)?);
+    Ok(FileDigest {
+        hex: crate::digest::to_hex(word(4..4 + algo.digest_len())?),
+        bytes,
+    })
 }
 
 /// Whether a live process holds the lock file at `rel`.

@@ -20,6 +20,10 @@ use wasmtime::{Caller, Linker, Memory};
 pub const MODULE: &str = "mlxk_host_v1";
 /// Longest path the guest may pass.
 const MAX_PATH: u32 = 4096;
+/// Most files hashed at once (beyond this, disks rather than cores are the limit).
+const MAX_HASH_THREADS: usize = 8;
+/// Largest `hash_files` request the guest may pass.
+const MAX_REQUEST: u32 = 64 << 20;
 
 /// The capabilities of one guest run.
 pub struct CacheCaps {
@@ -61,19 +65,64 @@ impl CacheCaps {
 
     /// The digest of the regular file at `rel`.
     pub fn hash_file(&mut self, rel: &str, algo: Algo) -> Result<FileDigest, CapError> {
-        let file = self.open(rel)?;
-        let len = file.metadata().map_err(|e| map_error(&e))?.len();
         if self.buf.is_empty() {
             self.buf = vec![0u8; digest::CHUNK];
         }
-        let progress = self.progress.clone();
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.hash_with(rel, algo, &mut buf);
+        self.buf = buf;
+        result
+    }
+
+    fn hash_with(&self, rel: &str, algo: Algo, buf: &mut [u8]) -> Result<FileDigest, CapError> {
+        let file = self.open(rel)?;
+        let len = file.metadata().map_err(|e| map_error(&e))?.len();
         let mut on_chunk = |n: u64| {
-            if let Some(p) = &progress {
+            if let Some(p) = &self.progress {
                 p.inc(n);
             }
         };
-        digest::hash_reader_with(algo, len, file, &mut self.buf, &mut on_chunk)
-            .map_err(|e| map_error(&e))
+        digest::hash_reader_with(algo, len, file, buf, &mut on_chunk).map_err(|e| map_error(&e))
+    }
+
+    /// Digests of several files, on up to one thread per core: files are independent,
+    /// so a model's shards hash side by side (one file cannot be split).
+    pub fn hash_files(&self, files: &[(String, Algo)]) -> Vec<Result<FileDigest, CapError>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(files.len())
+            .min(MAX_HASH_THREADS);
+        if threads <= 1 {
+            let mut buf = vec![0u8; digest::CHUNK];
+            return files
+                .iter()
+                .map(|(rel, algo)| self.hash_with(rel, *algo, &mut buf))
+                .collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<FileDigest, CapError>>>> =
+            files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let mut buf = vec![0u8; digest::CHUNK];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((rel, algo)) = files.get(i) else {
+                            break;
+                        };
+                        let r = self.hash_with(rel, *algo, &mut buf);
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            }
+        });
+        results
+            .into_iter()
+            .map(|m| m.into_inner().ok().flatten().unwrap_or(Err(CapError::Io)))
+            .collect()
     }
 
     /// Whether a process holds an flock on the file at `rel`.
@@ -164,6 +213,41 @@ pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::
     )?;
     linker.func_wrap(
         MODULE,
+        "hash_files",
+        |mut caller: Caller<'_, T>, req: u32, len: u32, out: u32| -> u32 {
+            status((|| {
+                let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
+                if len > MAX_REQUEST {
+                    return Err(CapError::BadArgs);
+                }
+                let start = req as usize;
+                let bytes = mem
+                    .data(&caller)
+                    .get(start..start + len as usize)
+                    .ok_or(CapError::BadArgs)?
+                    .to_vec();
+                let files = parse_request(&bytes).ok_or(CapError::BadArgs)?;
+                let valid: Vec<(String, Algo)> = files
+                    .iter()
+                    .filter_map(|(p, a)| Some((p.clone()?, (*a)?)))
+                    .collect();
+                let mut hashed = caller.data_mut().caps().hash_files(&valid).into_iter();
+                let mut encoded = Vec::with_capacity(files.len() * capability::RECORD);
+                for (path, algo) in &files {
+                    let r = if path.is_some() && algo.is_some() {
+                        hashed.next().unwrap_or(Err(CapError::Io))
+                    } else {
+                        Err(CapError::BadArgs)
+                    };
+                    encoded.extend_from_slice(&capability::encode_record(&r));
+                }
+                mem.write(&mut caller, out as usize, &encoded)
+                    .map_err(|_| CapError::BadArgs)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
         "probe_lock",
         |mut caller: Caller<'_, T>, ptr: u32, len: u32, out: u32| -> u32 {
             status((|| {
@@ -187,6 +271,25 @@ pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::
         },
     )?;
     Ok(())
+}
+
+/// `algo: u32, len: u32, path` records; a record whose path or algorithm is invalid is
+/// kept as `None` (it gets its own status), a truncated request is `None` overall.
+type Request = Vec<(Option<String>, Option<Algo>)>;
+
+fn parse_request(mut bytes: &[u8]) -> Option<Request> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let algo = u32::from_le_bytes(bytes.get(0..4)?.try_into().ok()?);
+        let len = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
+        if len > MAX_PATH {
+            return None;
+        }
+        let path = bytes.get(8..8 + len as usize)?;
+        out.push((String::from_utf8(path.to_vec()).ok(), Algo::from_code(algo)));
+        bytes = &bytes[8 + len as usize..];
+    }
+    Some(out)
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {

@@ -27,6 +27,10 @@ enum Call<'a> {
     Hash { path: &'a [u8], algo: u32, out: u32 },
     /// `probe_lock(path)`.
     Probe { path: &'a [u8] },
+    /// `hash_files` over these paths (sha256); exits with record `pick`'s status.
+    Batch { paths: Vec<&'a [u8]>, pick: usize },
+    /// `hash_files` with a request whose last record is cut short.
+    BatchTruncated,
     /// `hash_file` with a path pointer outside the guest's memory.
     WildPointer(u32),
 }
@@ -49,6 +53,26 @@ fn module(call: &Call) -> Vec<u8> {
                 path.len()
             ),
         ),
+        Call::Batch { paths, pick } => {
+            let mut req = Vec::new();
+            for p in paths {
+                req.extend_from_slice(&0u32.to_le_bytes());
+                req.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                req.extend_from_slice(p);
+            }
+            (
+                data(&req),
+                format!(
+                    "(drop (call $batch (i32.const 1024) (i32.const {}) (i32.const 8192))) (i32.load (i32.const {}))",
+                    req.len(),
+                    8192 + 44 * pick
+                ),
+            )
+        }
+        Call::BatchTruncated => (
+            data(&[0, 0, 0, 0, 200, 0, 0, 0, b'a']),
+            "(call $batch (i32.const 1024) (i32.const 9) (i32.const 8192))".into(),
+        ),
         Call::WildPointer(ptr) => (
             String::new(),
             format!(
@@ -62,6 +86,7 @@ fn module(call: &Call) -> Vec<u8> {
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (import "mlxk_host_v1" "hash_file" (func $hash (param i32 i32 i32 i32) (result i32)))
   (import "mlxk_host_v1" "probe_lock" (func $probe (param i32 i32 i32) (result i32)))
+  (import "mlxk_host_v1" "hash_files" (func $batch (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 1024) "{bytes}")
   (func (export "_start") {body} call $exit))"#
@@ -258,6 +283,39 @@ fn hostile_paths_are_refused_the_same_way_by_both_hosts() {
             },
             BAD_ARGS,
         ),
+        (
+            "batch: a blob",
+            Call::Batch {
+                paths: vec![blob_path.as_bytes(), b"../secret.txt"],
+                pick: 0,
+            },
+            OK,
+        ),
+        (
+            "batch: out of the cache",
+            Call::Batch {
+                paths: vec![blob_path.as_bytes(), b"../secret.txt"],
+                pick: 1,
+            },
+            REFUSED,
+        ),
+        (
+            "batch: through a linked folder",
+            Call::Batch {
+                paths: vec![b"linked/secret.txt"],
+                pick: 0,
+            },
+            REFUSED,
+        ),
+        (
+            "batch: a link out",
+            Call::Batch {
+                paths: vec![link_out.as_bytes()],
+                pick: 0,
+            },
+            REFUSED,
+        ),
+        ("batch: cut short", Call::BatchTruncated, BAD_ARGS),
         ("path out of memory", Call::WildPointer(70_000), BAD_ARGS),
         (
             "path past 2 GiB (negative as i32)",
