@@ -72,8 +72,14 @@ HEADs or API calls):
 * ``--corrupt GLOB``: same length, the byte at offset ``size // 2`` is XOR-ed with
   0xFF. Metadata (ETag, sha256) still describes the true content.
 * ``--slow GLOB``: the body is sent in 64 KiB chunks with 50 ms between chunks.
+* ``--ignore-range GLOB``: the server has no range support for these files: a GET
+  ignores any ``Range`` header and answers 200 with the whole body (no
+  ``Content-Range``, no ``Accept-Ranges``, never 416). HEADs are unchanged. A client
+  that resumes must notice the 200 and start the file over, not append to it.
 * ``--fail-first N`` (with ``--fail-glob GLOB``, default ``*``): the first N GETs of
-  each matching file (counted per stored file, across resolve and /cdn) answer 500.
+  each matching file (counted per stored file, across resolve and /cdn) answer
+  ``--fail-status CODE`` (400-599, default 500) with ``X-Error-Message`` and a JSON error
+  body; a 429 or 503 also carries ``Retry-After: 0``.
 
 Request log: with ``--log FILE`` one JSON line per request is appended::
 
@@ -81,13 +87,16 @@ Request log: with ``--log FILE`` one JSON line per request is appended::
      "range": null, "status": 200, "bytes": 123}
 
 ``path`` is the raw request target (with its query), ``range`` the raw ``Range``
-header or null, ``bytes`` the number of body bytes actually sent.
+header or null (also when ``--ignore-range`` ignored it), ``status`` the status sent
+(e.g. the ``--fail-status`` of an injected failure), ``bytes`` the number of body
+bytes actually sent.
 
 Usage::
 
     python3 fakehub.py --store DIR [--port 0] [--redirect] [--token T] [--log FILE]
                        [--page-size 1000] [--truncate GLOB] [--corrupt GLOB]
-                       [--slow GLOB] [--fail-first N [--fail-glob GLOB]]
+                       [--slow GLOB] [--ignore-range GLOB]
+                       [--fail-first N [--fail-glob GLOB] [--fail-status CODE]]
 
 Once listening it prints exactly one line, ``READY http://127.0.0.1:<port>``, to
 stdout. SIGTERM or SIGINT stop it cleanly with exit code 0.
@@ -393,8 +402,10 @@ class Options:
     truncate: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)
+    ignore_range: list[str] = field(default_factory=list)
     fail_first: int = 0
     fail_glob: list[str] = field(default_factory=list)
+    fail_status: int = 500
     log_path: Path | None = None
     verbose: bool = False
 
@@ -511,12 +522,20 @@ class HubHandler(BaseHTTPRequestHandler):
     def _json(self, payload: object, headers: dict[str, str | int] | None = None) -> None:
         self._reply(200, json.dumps(payload).encode(), headers)
 
-    def _error(self, status: int, code: str | None, message: str, commit: str | None = None) -> None:
+    def _error(
+        self,
+        status: int,
+        code: str | None,
+        message: str,
+        commit: str | None = None,
+        extra: dict[str, str | int] | None = None,
+    ) -> None:
         headers: dict[str, str | int] = {"X-Error-Message": message}
         if code:
             headers["X-Error-Code"] = code
         if commit:
             headers["X-Repo-Commit"] = commit
+        headers.update(extra or {})
         self._reply(status, json.dumps({"error": message}).encode(), headers)
 
     def _base_url(self, host: str | None = None) -> str:
@@ -745,17 +764,22 @@ class HubHandler(BaseHTTPRequestHandler):
         """Serve the bytes of a stored file, honouring Range and the fault options."""
         opts = self.server.options
         size = stored.size
-        headers = {"Accept-Ranges": "bytes", **headers}
         if self._method == "HEAD":
+            headers = {"Accept-Ranges": "bytes", **headers}
             self._start(200, {"Content-Type": "application/octet-stream", "Content-Length": size, **headers})
             return
         failing = opts.fail_first and stored.matches(opts.fail_glob or ["*"])
         if failing and self.server.count_get(stored) < opts.fail_first:
-            self._error(500, None, "Injected failure (--fail-first)")
+            extra: dict[str, str | int] = {"Retry-After": 0} if opts.fail_status in (429, 503) else {}
+            self._error(opts.fail_status, None, "Injected failure (--fail-first)", extra=extra)
             return
         start, end = 0, size - 1
         status = 200
-        spec = self.headers.get("Range")
+        # --ignore-range: a server without range support sends the whole body, as 200.
+        ranged = not stored.matches(opts.ignore_range)
+        if ranged:
+            headers = {"Accept-Ranges": "bytes", **headers}
+        spec = self.headers.get("Range") if ranged else None
         match = RANGE_RE.fullmatch(spec.strip()) if spec else None
         if match and (match.group(1) or match.group(2)):
             first, last = match.group(1), match.group(2)
@@ -823,15 +847,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--corrupt", action="append", default=[], metavar="GLOB", help="flip the byte at size//2")
     parser.add_argument("--slow", action="append", default=[], metavar="GLOB", help="sleep 50 ms between 64 KiB chunks")
     parser.add_argument(
-        "--fail-first", type=int, default=0, metavar="N", help="the first N GETs of each file answer 500"
+        "--ignore-range",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="no range support: GETs ignore Range and answer 200 with the whole body",
+    )
+    parser.add_argument(
+        "--fail-first", type=int, default=0, metavar="N", help="the first N GETs of each file answer --fail-status"
     )
     parser.add_argument(
         "--fail-glob", action="append", default=[], metavar="GLOB", help="files --fail-first applies to (default: all)"
+    )
+    parser.add_argument(
+        "--fail-status",
+        type=int,
+        default=500,
+        metavar="CODE",
+        help="status of the --fail-first failures (default 500; 429 and 503 add Retry-After: 0)",
     )
     parser.add_argument("--verbose", action="store_true", help="access log on stderr")
     args = parser.parse_args(argv)
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
+    if not 400 <= args.fail_status <= 599:
+        parser.error("--fail-status must be an error status (400-599)")
     if not args.store.is_dir():
         parser.error(f"--store {args.store} is not a directory")
     return args
@@ -848,8 +888,10 @@ def main(argv: list[str] | None = None) -> int:
         truncate=args.truncate,
         corrupt=args.corrupt,
         slow=args.slow,
+        ignore_range=args.ignore_range,
         fail_first=args.fail_first,
         fail_glob=args.fail_glob,
+        fail_status=args.fail_status,
         log_path=args.log,
         verbose=args.verbose,
     )
