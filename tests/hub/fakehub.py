@@ -451,6 +451,9 @@ class HubHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "fakehub/1.0"
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client's
+    # delayed ACK stalls every small response by ~40 ms.
+    disable_nagle_algorithm = True
     server: HubServer
 
     # -- plumbing ---------------------------------------------------------------
