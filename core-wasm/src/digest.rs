@@ -96,6 +96,46 @@ enum State {
     GitSha1(Sha1),
 }
 
+/// An incremental digest of content whose length is known up front (git's header needs
+/// it): feed it bytes as they arrive, then read the id.
+pub struct Hasher(State);
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher")
+    }
+}
+
+impl Hasher {
+    /// A hasher for `len` bytes under `algo`.
+    pub fn new(algo: Algo, len: u64) -> Self {
+        Self(match algo {
+            Algo::Sha256 => State::Sha256(Sha256::new()),
+            Algo::GitSha1 => {
+                let mut h = Sha1::new();
+                h.update(format!("blob {len}\0").as_bytes());
+                State::GitSha1(h)
+            }
+        })
+    }
+
+    /// Adds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match &mut self.0 {
+            State::Sha256(h) => h.update(bytes),
+            State::GitSha1(h) => h.update(bytes),
+        }
+    }
+
+    /// The lower-case hex id.
+    pub fn finish(self) -> String {
+        match self.0 {
+            State::Sha256(h) => to_hex(&h.finalize()),
+            State::GitSha1(h) => to_hex(&h.finalize()),
+        }
+    }
+}
+
 /// Hashes `reader`, whose length is `len` (git's header needs it up front). A reader
 /// that yields a different number of bytes (a file changing under us) still gets a
 /// digest, over what was read; the caller compares [`FileDigest::bytes`].
@@ -111,14 +151,7 @@ pub fn hash_reader_with(
     buf: &mut [u8],
     on_chunk: &mut dyn FnMut(u64),
 ) -> io::Result<FileDigest> {
-    let mut state = match algo {
-        Algo::Sha256 => State::Sha256(Sha256::new()),
-        Algo::GitSha1 => {
-            let mut h = Sha1::new();
-            h.update(format!("blob {len}\0").as_bytes());
-            State::GitSha1(h)
-        }
-    };
+    let mut hasher = Hasher::new(algo, len);
     let mut total = 0u64;
     loop {
         let n = match reader.read(buf) {
@@ -129,16 +162,12 @@ pub fn hash_reader_with(
         };
         total += n as u64;
         on_chunk(n as u64);
-        match &mut state {
-            State::Sha256(h) => h.update(&buf[..n]),
-            State::GitSha1(h) => h.update(&buf[..n]),
-        }
+        hasher.update(&buf[..n]);
     }
-    let hex = match state {
-        State::Sha256(h) => to_hex(&h.finalize()),
-        State::GitSha1(h) => to_hex(&h.finalize()),
-    };
-    Ok(FileDigest { hex, bytes: total })
+    Ok(FileDigest {
+        hex: hasher.finish(),
+        bytes: total,
+    })
 }
 
 /// The id huggingface_hub would name `bytes` by under `algo`.

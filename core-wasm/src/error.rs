@@ -62,6 +62,51 @@ pub enum CoreError {
     /// `rm`: another failure while removing.
     #[error("Deletion failed: {0}")]
     DeletionFailed(String),
+    /// `pull`: the name cannot be a Hub repo id.
+    #[error("{0}")]
+    InvalidName(String),
+    /// `pull`: the Hub refuses access (gated, private, missing repo, no or bad token).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// `pull`: the Hub has the repo but not the revision.
+    #[error("Revision '{revision}' not found for '{repo}'")]
+    RemoteRevisionNotFound {
+        /// The repo id.
+        repo: String,
+        /// The revision asked for.
+        revision: String,
+    },
+    /// `pull`: the network, the server or the transfer failed.
+    #[error("Download failed: {0}")]
+    DownloadFailed(String),
+    /// `pull`: bytes received do not hash to what the Hub says they are.
+    #[error(
+        "Checksum mismatch for {file}: expected {algo} {expected}, got {actual}; the partial download was deleted"
+    )]
+    ChecksumMismatch {
+        /// Path of the file in the repo.
+        file: String,
+        /// `sha256` or `git-sha1`.
+        algo: String,
+        /// The id the Hub lists.
+        expected: String,
+        /// What the received bytes hash to.
+        actual: String,
+    },
+    /// `pull`: HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set and the model is not cached.
+    #[error("Offline mode is enabled ({0} is set) and '{1}' is not in the cache")]
+    Offline(String, String),
+    /// `pull`: a download lock stayed held by another process for too long.
+    #[error("Timed out after {secs} s waiting for {lock}, held by another download")]
+    LockTimeout {
+        /// The lock file, relative to the cache.
+        lock: String,
+        /// How long we waited.
+        secs: u64,
+    },
+    /// `pull`: writing into the cache failed (permissions, disk full).
+    #[error("{0}")]
+    PullFailed(String),
     /// An I/O failure the command cannot turn into a finding.
     #[error("Failed to read `{path}`: {message}")]
     Io {
@@ -87,6 +132,14 @@ impl CoreError {
             Self::CacheNotFound => "cache_not_found",
             Self::CacheUnreadable(_) => "cache_unreadable",
             Self::Io { .. } => "InternalError",
+            Self::InvalidName(_) => "ValidationError",
+            Self::AccessDenied(_) => "access_denied",
+            Self::RemoteRevisionNotFound { .. } => "model_not_found",
+            Self::DownloadFailed(_) => "download_failed",
+            Self::ChecksumMismatch { .. } => "checksum_mismatch",
+            Self::Offline(..) => "offline_mode",
+            Self::LockTimeout { .. } => "lock_timeout",
+            Self::PullFailed(_) => "pull_operation_failed",
         }
     }
 

@@ -13,27 +13,34 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 
 /// Serializes `value` as Python's `json.dumps(value, indent=2)` followed by a newline.
 pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    to_python_json_indent(value, b"  ", true)
+}
+
+/// Python's `json.dump(value, indent=len(indent))`, with the newline `print` adds when
+/// `newline` is set (huggingface_hub writes its tree files with `indent=1` and none).
+pub fn to_python_json_indent<T: Serialize + ?Sized>(
+    value: &T,
+    indent: &'static [u8],
+    newline: bool,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter::default());
+    let formatter = PyFormatter {
+        pretty: PrettyFormatter::with_indent(indent),
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     // Serializing our own types into a Vec cannot fail: no map has non-string keys.
     value
         .serialize(&mut ser)
         .expect("protocol values always serialize");
-    out.push(b'\n');
+    if newline {
+        out.push(b'\n');
+    }
     out
 }
 
 /// A `PrettyFormatter` that escapes non-ASCII and writes floats like Python.
 struct PyFormatter {
     pretty: PrettyFormatter<'static>,
-}
-
-impl Default for PyFormatter {
-    fn default() -> Self {
-        Self {
-            pretty: PrettyFormatter::with_indent(b"  "),
-        }
-    }
 }
 
 impl Formatter for PyFormatter {

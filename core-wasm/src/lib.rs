@@ -15,6 +15,7 @@ pub mod classify;
 pub mod commands;
 pub mod digest;
 pub mod error;
+pub mod fetch;
 pub mod fs;
 pub mod health;
 pub mod json;
@@ -61,6 +62,17 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         Err(e) => return usage_error(argv, &e, json),
     };
     let fs = fs::CacheFs::new(root);
+    if let request::Command::Pull(args) = &req.command
+        && args.plan
+    {
+        // The host's half of `pull` reads this; it is not a user-facing document.
+        let plan = commands::pull::plan(args, &fs);
+        return Output {
+            stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
+            stderr: Vec::new(),
+            code: 0,
+        };
+    }
     let outcome = commands::dispatch(&req, &fs, now);
     let code = outcome.exit_code();
     let env = &outcome.envelope;

@@ -5,8 +5,8 @@
 //! `health`, `pull` and `rm`, after it for every other command. The bytes themselves
 //! come from [`crate::json`].
 
-use serde::Serialize;
 use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The JSON API version this crate speaks (`json_api_spec_version`).
@@ -62,7 +62,7 @@ impl CommandName {
 }
 
 /// `error` of an envelope: a stable machine `type`, a human `message`, and optional extras.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Stable machine-readable code (`model_not_found`, `ambiguous_match`, …).
     #[serde(rename = "type")]
@@ -378,4 +378,61 @@ pub struct RmData {
     /// Additive: `true` with `--dry-run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+}
+
+/// `data` of `pull` (reference §1.7): the reference's fields in its order, then additive
+/// ones that say what the download did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PullData {
+    /// The repo pulled (`null` when the name was invalid).
+    pub model: Option<String>,
+    /// `success`, `already_exists`, `requires_confirmation`, `failed`, `access_denied`,
+    /// `error` (validation) or `unknown` (ambiguous).
+    pub download_status: String,
+    /// What happened, for people (`Downloaded to <snapshot>` on success).
+    pub message: String,
+    /// The cached name the spec resolved to, when it differs from what was typed.
+    pub expanded_name: Option<String>,
+    /// The commit pulled or found (the full 40-hex hash once it is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_hash: Option<String>,
+    /// Why the metadata request failed, when the download could not go on without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_warning: Option<String>,
+    /// Additive: the files the commit has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_total: Option<u64>,
+    /// Additive: files fetched over the network by this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_downloaded: Option<u64>,
+    /// Additive: bytes received by this run (resumed files count only what was new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_downloaded: Option<u64>,
+    /// Additive: the health of the pulled revision, checked after the download:
+    /// `healthy`, or `unhealthy: <reason>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+}
+
+/// What the guest decides before anything touches the network (`pull --plan`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum PullPlan {
+    /// The answer is known locally: an invalid name, an ambiguous one, a model already
+    /// cached (healthy, or unhealthy and waiting for `--force-resume`).
+    Reply {
+        /// The payload.
+        data: PullData,
+        /// The error, if the reply is one.
+        error: Option<ErrorBody>,
+    },
+    /// The repo must be fetched from the Hub.
+    Fetch {
+        /// The Hub repo id.
+        repo_id: String,
+        /// The revision to resolve (`main` when none was given).
+        revision: String,
+        /// The cached name the spec resolved to, when it differs from what was typed.
+        expanded_name: Option<String>,
+    },
 }

@@ -5,7 +5,7 @@
 use crate::error::CoreError;
 
 /// Commands the core can run, in the order help lists them.
-pub const COMMANDS: &[&str] = &["list", "health", "show", "rm"];
+pub const COMMANDS: &[&str] = &["list", "health", "show", "pull", "rm"];
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,22 @@ pub enum Command {
     Show(ShowArgs),
     /// `rm model[@rev] [-f] [--dry-run]`
     Rm(RmArgs),
+    /// `pull model[@rev] [--force-resume]`: the local half (the network is the host's).
+    Pull(PullArgs),
     /// `--version`
     Version,
+}
+
+/// Arguments of `pull`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullArgs {
+    /// The model, `name[@rev]`.
+    pub model: String,
+    /// `--force-resume`: download again even when the cached copy is healthy or
+    /// unhealthy, instead of asking.
+    pub force_resume: bool,
+    /// `--plan`: print the decision as a [`crate::protocol::PullPlan`] for the host.
+    pub plan: bool,
 }
 
 /// Arguments of `rm`.
@@ -137,6 +151,17 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 model,
                 force: flags.iter().any(|f| *f == "-f" || *f == "--force"),
                 dry_run: flags.contains(&"--dry-run"),
+            })
+        }
+        "pull" => {
+            let (flags, positionals) = split_args(rest, &["--force-resume", "--plan"])?;
+            let model = one_optional(positionals)?.ok_or_else(|| {
+                CoreError::Usage("the following arguments are required: model".into())
+            })?;
+            Command::Pull(PullArgs {
+                model,
+                force_resume: flags.contains(&"--force-resume"),
+                plan: flags.contains(&"--plan"),
             })
         }
         other if other.starts_with('-') => {
@@ -253,7 +278,7 @@ mod tests {
     fn usage_errors_carry_argparse_messages() {
         assert_eq!(
             parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
-            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'rm')"
+            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'pull', 'rm')"
         );
         assert_eq!(
             parse(&argv("mlxk --json")).unwrap_err(),

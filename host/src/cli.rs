@@ -40,8 +40,21 @@ pub enum Command {
     Health(HealthArgs),
     /// Show one model in detail.
     Show(ShowArgs),
+    /// Download a model into the cache, verified and resumable.
+    Pull(PullArgs),
     /// Delete a model, or one revision of it.
     Rm(RmArgs),
+}
+
+/// `pull` options.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The model, `org/name[@rev]` (a branch, tag or commit; default main).
+    pub model: String,
+    /// Download even when the cached copy is unhealthy (resuming what is there), or
+    /// healthy (fetching whatever is missing), without asking.
+    #[arg(long)]
+    pub force_resume: bool,
 }
 
 /// `rm` options.

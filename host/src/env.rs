@@ -22,6 +22,79 @@ impl EnvVars {
     pub const MLXK_TIMEOUT_SECS: &'static str = "MLXK_TIMEOUT_SECS";
     /// Guest memory limit in MiB (default 1024).
     pub const MLXK_MEMORY_MIB: &'static str = "MLXK_MEMORY_MIB";
+    /// The Hub to pull from (default `https://huggingface.co`).
+    pub const HF_ENDPOINT: &'static str = "HF_ENDPOINT";
+    /// The access token.
+    pub const HF_TOKEN: &'static str = "HF_TOKEN";
+    /// Legacy name of `HF_TOKEN`.
+    pub const HUGGING_FACE_HUB_TOKEN: &'static str = "HUGGING_FACE_HUB_TOKEN";
+    /// The token file (default `$HF_HOME/token`).
+    pub const HF_TOKEN_PATH: &'static str = "HF_TOKEN_PATH";
+    /// No network: `pull` answers from the cache or fails at once.
+    pub const HF_HUB_OFFLINE: &'static str = "HF_HUB_OFFLINE";
+    /// Same as `HF_HUB_OFFLINE` (transformers' name).
+    pub const TRANSFORMERS_OFFLINE: &'static str = "TRANSFORMERS_OFFLINE";
+    /// Attempts per request and per file before a pull gives up (default 5).
+    pub const MLXK_PULL_RETRIES: &'static str = "MLXK_PULL_RETRIES";
+    /// Files downloaded at once (default 8).
+    pub const MLXK_PULL_JOBS: &'static str = "MLXK_PULL_JOBS";
+    /// Seconds to wait for another process's download lock (default 600).
+    pub const MLXK_LOCK_TIMEOUT_SECS: &'static str = "MLXK_LOCK_TIMEOUT_SECS";
+}
+
+/// The default Hub.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// `HF_ENDPOINT` without trailing `/`, or the Hub.
+pub fn endpoint(var: impl Fn(&str) -> Option<String>) -> String {
+    var(EnvVars::HF_ENDPOINT)
+        .map(|v| v.trim().trim_end_matches('/').to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
+}
+
+/// Which offline variable is set to a true value (1/ON/YES/TRUE, any case), if any.
+pub fn offline(var: impl Fn(&str) -> Option<String>) -> Option<&'static str> {
+    [EnvVars::HF_HUB_OFFLINE, EnvVars::TRANSFORMERS_OFFLINE]
+        .into_iter()
+        .find(|name| {
+            var(name).is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_uppercase().as_str(),
+                    "1" | "ON" | "YES" | "TRUE"
+                )
+            })
+        })
+}
+
+/// The token as huggingface_hub finds it: `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the
+/// file `HF_TOKEN_PATH` (default `$HF_HOME/token`, with HF_HOME resolved as for the
+/// cache). Line breaks and surrounding whitespace are removed; empty means none.
+pub fn token(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let clean = |t: String| {
+        let t = t.replace(['\r', '\n'], "").trim().to_owned();
+        (!t.is_empty()).then_some(t)
+    };
+    let get = |name: &str| var(name).filter(|v| !v.is_empty());
+    if let Some(t) = get(EnvVars::HF_TOKEN).or_else(|| get(EnvVars::HUGGING_FACE_HUB_TOKEN)) {
+        return clean(t);
+    }
+    let home = get(EnvVars::HOME).map(PathBuf::from);
+    let file = match get(EnvVars::HF_TOKEN_PATH) {
+        Some(p) => expand_tilde(&p, home.as_deref()),
+        None => {
+            let hf_home = get(EnvVars::HF_HOME)
+                .map(|v| expand_tilde(&v, home.as_deref()))
+                .or_else(|| {
+                    get(EnvVars::XDG_CACHE_HOME)
+                        .map(|v| expand_tilde(&v, home.as_deref()))
+                        .or_else(|| home.clone().map(|h| h.join(".cache")))
+                        .map(|c| c.join("huggingface"))
+                })?;
+            hf_home.join("token")
+        }
+    };
+    std::fs::read_to_string(file).ok().and_then(clean)
 }
 
 /// Expands a leading `~` or `~/` with `home`.
@@ -116,6 +189,37 @@ mod tests {
             resolve_cache_dir(None, env(&[("HOME", "/h")])),
             PathBuf::from("/h/.cache/huggingface/hub")
         );
+    }
+
+    #[test]
+    fn hub_settings() {
+        assert_eq!(endpoint(env(&[])), DEFAULT_ENDPOINT);
+        assert_eq!(
+            endpoint(env(&[("HF_ENDPOINT", "http://h:1/")])),
+            "http://h:1"
+        );
+        assert_eq!(
+            offline(env(&[("HF_HUB_OFFLINE", "yes")])),
+            Some("HF_HUB_OFFLINE")
+        );
+        assert_eq!(offline(env(&[("HF_HUB_OFFLINE", "0")])), None);
+        assert_eq!(
+            offline(env(&[("TRANSFORMERS_OFFLINE", "1")])),
+            Some("TRANSFORMERS_OFFLINE")
+        );
+        assert_eq!(token(env(&[("HF_TOKEN", " t\n")])).as_deref(), Some("t"));
+        assert_eq!(
+            token(env(&[("HF_TOKEN", ""), ("HUGGING_FACE_HUB_TOKEN", "u")])).as_deref(),
+            Some("u")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "from-file\r\n").unwrap();
+        let home = dir.path().to_str().unwrap();
+        assert_eq!(
+            token(env(&[("HF_HOME", home)])).as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(token(env(&[("HF_HOME", "/nonexistent")])), None);
     }
 
     #[test]

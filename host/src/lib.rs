@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod env;
 pub mod printer;
+pub mod pull;
 pub mod runtime;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::List(args)) => commands::list::run(&ctx, args),
             Some(cli::Command::Health(args)) => commands::health::run(&ctx, args),
             Some(cli::Command::Show(args)) => commands::show::run(&ctx, args),
+            Some(cli::Command::Pull(args)) => commands::pull::run(&ctx, args),
             Some(cli::Command::Rm(args)) => commands::rm::run(&ctx, args),
             None => no_command(&ctx),
         }

@@ -71,9 +71,16 @@ fn command(name: &str) -> Command {
         "HUGGINGFACE_HUB_CACHE",
         "HF_HOME",
         "XDG_CACHE_HOME",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
     ] {
         cmd.env_remove(var);
     }
+    // No token file of the machine's user either.
+    cmd.env("HF_TOKEN_PATH", "/nonexistent/mlxk-test-token");
     cmd.env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"));
     cmd
 }

@@ -79,6 +79,16 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
             &["rm", "../outside_secret.txt", "--json"],
             &["rm", "evil/escape", "--dry-run", "--json"],
         ],
+        // Names refused before any lookup, in every cache; answers from a cached model
+        // are compared in pull.rs (here an empty cache would send them to the network).
+        Command::Pull(_) => &[
+            &["pull", "", "--json"],
+            &["pull", " "],
+            &["pull", "a--b/c", "--json"],
+            &["pull", "org//x", "--json"],
+            &["pull", "../../etc/passwd", "--json"],
+            &["pull", "org/x@../../refs", "--json"],
+        ],
         Command::Version => &[&["--version", "--json"], &["--version"]],
     }
 }
@@ -92,6 +102,8 @@ const USAGE_CASES: &[&[&str]] = &[
     &["health", "--files", "--json"],
     &["health", "--deep", "a", "b", "--json"],
     &["rm", "--json"],
+    &["pull", "--json"],
+    &["pull", "a", "--bogus", "--json"],
     &["rm", "a", "--bogus", "--json"],
     &["list", "a", "b", "--json"],
     &["list", "--bogus", "--json"],
@@ -104,6 +116,7 @@ fn all_cases() -> Vec<Vec<&'static str>> {
         vec!["mlxk", "health"],
         vec!["mlxk", "show", "x"],
         vec!["mlxk", "rm", "x"],
+        vec!["mlxk", "pull", "x"],
         vec!["mlxk", "--version"],
     ];
     let mut out = Vec::new();

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod list;
+pub mod pull;
 pub mod rm;
 pub mod show;
 pub mod version;
@@ -38,6 +39,7 @@ pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
         Command::Health(args) => health::run(args, fs),
         Command::Show(args) => show::run(args, fs, now),
         Command::Rm(args) => rm::run(args, fs),
+        Command::Pull(args) => pull::run(args, fs),
         Command::Version => version::run(&req.program),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod list;
+pub mod pull;
 pub mod rm;
 pub mod show;
 pub mod version;
@@ -13,7 +14,7 @@ use wasmtime_wasi::FsPerms;
 
 use crate::env;
 use crate::printer;
-use crate::runtime::{GuestFailure, Limits, Runtime};
+use crate::runtime::{GuestFailure, GuestOutput, Limits, Runtime};
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +107,28 @@ pub fn run_guest(
     access: Access,
     work: Work,
 ) -> ExitStatus {
+    match capture_guest(ctx, args, access, work) {
+        Ok(out) => {
+            printer::stderr(&out.stderr);
+            printer::stdout(&out.stdout);
+            ExitStatus::from_code(out.code)
+        }
+        Err(failure) => {
+            report_failure(ctx, command, &failure);
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// Runs `args` (without argv[0]) in the sandbox and returns what it printed.
+pub fn capture_guest(
+    ctx: &Context,
+    mut args: Vec<String>,
+    access: Access,
+    work: Work,
+) -> Result<GuestOutput, GuestFailure> {
     let mut argv = vec![ctx.program.clone()];
-    argv.extend(args);
+    argv.append(&mut args);
     if ctx.json {
         argv.push("--json".into());
     }
@@ -122,25 +143,14 @@ pub fn run_guest(
             FsPerms::ReadWrite,
         ),
     };
-    let outcome = module_cache_dir(&ctx.cache_dir)
+    module_cache_dir(&ctx.cache_dir)
         .as_deref()
         .map_or_else(|| Runtime::new(None), |d| Runtime::new(Some(d)))
         .map_err(GuestFailure::Setup)
         .and_then(|rt| {
             let progress = work == Work::Audit && !ctx.json;
             rt.run(&argv, cache, perms, limits(work), progress)
-        });
-    match outcome {
-        Ok(out) => {
-            printer::stderr(&out.stderr);
-            printer::stdout(&out.stdout);
-            ExitStatus::from_code(out.code)
-        }
-        Err(failure) => {
-            report_failure(ctx, command, &failure);
-            ExitStatus::Failure
-        }
-    }
+        })
 }
 
 /// The module cache, unless it would sit inside the HF cache (nothing is written there).
@@ -150,7 +160,7 @@ fn module_cache_dir(hf_cache: &Path) -> Option<PathBuf> {
 }
 
 /// A host-side failure as the same kind of envelope the guest prints.
-fn report_failure(ctx: &Context, command: CommandName, failure: &GuestFailure) {
+pub fn report_failure(ctx: &Context, command: CommandName, failure: &GuestFailure) {
     if ctx.json {
         let body = ErrorBody {
             kind: failure.code().to_owned(),

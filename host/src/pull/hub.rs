@@ -1,0 +1,387 @@
+//! The Hub's HTTP API as `pull` uses it: resolve a revision to a commit, list the
+//! commit's files, open a file's bytes. Redirects are followed by hand so that the token
+//! never reaches another origin (the CDN); 429, 5xx and dropped connections are retried
+//! with backoff. Errors keep the Hub's `X-Error-Code`.
+
+use std::io::Read;
+use std::time::Duration;
+
+use core_wasm::fetch::{self, RemoteFile};
+use serde_json::Value;
+use ureq::Agent;
+use ureq::http::Response;
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+/// Largest API document read (a tree page of 1,000 entries is about 300 kB).
+const MAX_API_BODY: u64 = 64 << 20;
+/// Longest wait a `Retry-After` may ask for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// What went wrong talking to the Hub.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    /// `X-Error-Code: RepoNotFound` (also what a private repo looks like without a token).
+    #[error("repository not found")]
+    RepoNotFound,
+    /// `X-Error-Code: GatedRepo`.
+    #[error("the repository is gated")]
+    Gated,
+    /// `X-Error-Code: RevisionNotFound`.
+    #[error("revision not found")]
+    RevisionNotFound,
+    /// `X-Error-Code: EntryNotFound`.
+    #[error("file not found on the Hub")]
+    EntryNotFound,
+    /// 401/403 without a code, or a disabled repo.
+    #[error("HTTP {0}: access denied")]
+    Denied(u16),
+    /// Any other status, after retries.
+    #[error("HTTP {0}{1}")]
+    Status(u16, String),
+    /// The connection failed or dropped, after retries.
+    #[error("{0}")]
+    Network(String),
+    /// The Hub answered something unusable.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl HubError {
+    /// Whether trying again may help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network(_) => true,
+            Self::Status(code, _) => *code == 408 || *code == 429 || *code >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
+    pub attempts: u32,
+    /// The first wait; it doubles each time, up to 8 s.
+    pub base: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `n` (1-based count of failures so far).
+    pub fn delay(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d.min(MAX_RETRY_AFTER);
+        }
+        let factor = 1u32 << failures.saturating_sub(1).min(4);
+        (self.base * factor).min(Duration::from_secs(8))
+    }
+}
+
+/// What the revision endpoint says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionInfo {
+    /// The 40-hex commit.
+    pub sha: String,
+    /// Whether files need an accepted licence (`gated` is `auto` or `manual`).
+    pub gated: bool,
+}
+
+/// A Hub at one endpoint, with one token.
+pub struct Hub {
+    agent: Agent,
+    endpoint: String,
+    token: Option<String>,
+    /// The retry policy for every request.
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Hub")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    &url[..end]
+}
+
+/// Percent-encodes `s`, keeping unreserved characters, and `/` when `keep_slash`.
+pub fn quote(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn header<'a>(resp: &'a Response<ureq::Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The error a non-success answer stands for.
+fn status_error(resp: &Response<ureq::Body>) -> HubError {
+    let status = resp.status().as_u16();
+    let message = header(resp, "x-error-message").unwrap_or_default();
+    match header(resp, "x-error-code") {
+        Some("RepoNotFound") => HubError::RepoNotFound,
+        Some("GatedRepo") => HubError::Gated,
+        Some("RevisionNotFound") => HubError::RevisionNotFound,
+        Some("EntryNotFound") => HubError::EntryNotFound,
+        _ if message == "Access to this resource is disabled." => HubError::Denied(status),
+        _ if status == 401 || status == 403 => HubError::Denied(status),
+        _ => HubError::Status(
+            status,
+            if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {message}")
+            },
+        ),
+    }
+}
+
+fn network(e: &ureq::Error) -> HubError {
+    HubError::Network(e.to_string())
+}
+
+impl Hub {
+    /// A client for `endpoint` (no trailing `/`).
+    pub fn new(endpoint: &str, token: Option<String>, retry: RetryPolicy) -> Self {
+        let config = Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent(format!("mlxk/{}", core_wasm::protocol::CLI_VERSION))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_per_read(Some(Duration::from_secs(60)))
+            .max_idle_connections_per_host(16)
+            .build();
+        Self {
+            agent: Agent::new_with_config(config),
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            token,
+            retry,
+        }
+    }
+
+    /// `{endpoint}/{repo}/resolve/{commit}/{path}`
+    pub fn file_url(&self, repo_id: &str, commit: &str, path: &str) -> String {
+        format!(
+            "{}/{repo_id}/resolve/{commit}/{}",
+            self.endpoint,
+            quote(path, true)
+        )
+    }
+
+    /// One GET, following redirects by hand: the token goes only to the endpoint's own
+    /// origin. Returns the final response whatever its status.
+    pub fn get_once(
+        &self,
+        url: &str,
+        range_from: Option<u64>,
+    ) -> Result<Response<ureq::Body>, HubError> {
+        let mut url = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut req = self.agent.get(&url);
+            if let Some(token) = &self.token
+                && origin(&url) == origin(&self.endpoint)
+            {
+                req = req.header("Authorization", format!("Bearer {token}"));
+            }
+            if let Some(from) = range_from {
+                req = req.header("Range", format!("bytes={from}-"));
+            }
+            let resp = req.call().map_err(|e| network(&e))?;
+            if !resp.status().is_redirection() {
+                return Ok(resp);
+            }
+            let Some(location) = header(&resp, "location") else {
+                return Ok(resp);
+            };
+            url = if location.starts_with('/') {
+                format!("{}{location}", origin(&url))
+            } else {
+                location.to_owned()
+            };
+        }
+        Err(HubError::Malformed(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    /// A GET whose answer must be a success, retried while the failure is transient.
+    pub fn get(
+        &self,
+        url: &str,
+        range_from: Option<u64>,
+    ) -> Result<Response<ureq::Body>, HubError> {
+        let mut failures = 0;
+        loop {
+            let (err, retry_after) = match self.get_once(url, range_from) {
+                Ok(resp) if resp.status().is_success() || resp.status().as_u16() == 416 => {
+                    return Ok(resp);
+                }
+                Ok(resp) => {
+                    let after = header(&resp, "retry-after")
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    (status_error(&resp), after)
+                }
+                Err(e) => (e, None),
+            };
+            failures += 1;
+            if !err.is_transient() || failures >= self.retry.attempts {
+                return Err(err);
+            }
+            std::thread::sleep(self.retry.delay(failures, retry_after));
+        }
+    }
+
+    fn get_json(&self, url: &str) -> Result<(Value, Option<String>), HubError> {
+        let resp = self.get(url, None)?;
+        let next = header(&resp, "link").and_then(next_link);
+        let mut body = resp.into_body();
+        let mut text = String::new();
+        body.with_config()
+            .limit(MAX_API_BODY)
+            .reader()
+            .read_to_string(&mut text)
+            .map_err(|e| HubError::Network(e.to_string()))?;
+        let value = serde_json::from_str(&text)
+            .map_err(|e| HubError::Malformed(format!("{url}: not JSON ({e})")))?;
+        Ok((value, next))
+    }
+
+    /// `GET /api/models/{id}/revision/{rev}`: the commit and whether the repo is gated.
+    pub fn revision(&self, repo_id: &str, revision: &str) -> Result<RevisionInfo, HubError> {
+        let url = format!(
+            "{}/api/models/{repo_id}/revision/{}",
+            self.endpoint,
+            quote(revision, false)
+        );
+        let (info, _) = self.get_json(&url)?;
+        let sha = info
+            .get("sha")
+            .and_then(Value::as_str)
+            .filter(|s| core_wasm::naming::is_commit_hash(s))
+            .ok_or_else(|| HubError::Malformed("the revision has no 40-hex `sha`".into()))?;
+        let gated = !matches!(
+            info.get("gated"),
+            None | Some(Value::Null | Value::Bool(false))
+        );
+        Ok(RevisionInfo {
+            sha: sha.to_ascii_lowercase(),
+            gated,
+        })
+    }
+
+    /// `GET /api/models/{id}/tree/{commit}?recursive=true`, every page, checked.
+    pub fn tree(&self, repo_id: &str, commit: &str) -> Result<Vec<RemoteFile>, HubError> {
+        let mut url = format!(
+            "{}/api/models/{repo_id}/tree/{commit}?recursive=true&expand=false",
+            self.endpoint
+        );
+        let mut files = Vec::new();
+        for _ in 0..100_000 {
+            let (page, next) = self.get_json(&url)?;
+            fetch::parse_tree_page(&page, &mut files)
+                .map_err(|e| HubError::Malformed(e.to_string()))?;
+            match next {
+                // Pages stay on the Hub: a `next` elsewhere would carry the token away.
+                Some(n) if origin(&n) == origin(&self.endpoint) => url = n,
+                Some(n) if n.starts_with('/') => url = format!("{}{n}", origin(&self.endpoint)),
+                Some(n) => {
+                    return Err(HubError::Malformed(format!(
+                        "tree page link leaves the Hub: {n}"
+                    )));
+                }
+                None => {
+                    return fetch::finish_listing(files)
+                        .map_err(|e| HubError::Malformed(e.to_string()));
+                }
+            }
+        }
+        Err(HubError::Malformed("the tree listing never ends".into()))
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+    })
+}
+
+/// Reads into `buf` until it is full or the body ends; the bytes read.
+pub fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if filled > 0 => {
+                // Hand over what arrived; the error comes back on the next read.
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_quoting() {
+        assert_eq!(origin("http://127.0.0.1:8080/a/b"), "http://127.0.0.1:8080");
+        assert_eq!(origin("https://huggingface.co"), "https://huggingface.co");
+        assert_eq!(quote("a b/c%.json", true), "a%20b/c%25.json");
+        assert_eq!(quote("refs/pr/1", false), "refs%2Fpr%2F1");
+    }
+
+    #[test]
+    fn link_headers() {
+        assert_eq!(
+            next_link("<https://h/api/x?cursor=2>; rel=\"next\"").as_deref(),
+            Some("https://h/api/x?cursor=2")
+        );
+        assert_eq!(next_link("<https://h/a>; rel=\"prev\""), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_honours_retry_after() {
+        let p = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(500),
+        };
+        assert_eq!(p.delay(1, None), Duration::from_millis(500));
+        assert_eq!(p.delay(3, None), Duration::from_secs(2));
+        assert_eq!(p.delay(9, None), Duration::from_secs(8));
+        assert_eq!(p.delay(1, Some(Duration::ZERO)), Duration::ZERO);
+        assert_eq!(p.delay(1, Some(Duration::from_secs(999))), MAX_RETRY_AFTER);
+    }
+}
