@@ -421,8 +421,8 @@ pub enum PullPlan {
     /// The answer is known locally: an invalid name, an ambiguous one, a model already
     /// cached (healthy, or unhealthy and waiting for `--force-resume`).
     Reply {
-        /// The payload.
-        data: PullData,
+        /// The payload (boxed: it dwarfs the other variant).
+        data: Box<PullData>,
         /// The error, if the reply is one.
         error: Option<ErrorBody>,
     },

@@ -772,12 +772,18 @@ fn a_killed_pull_resumes_where_it_stopped() {
     // The half-downloaded model is unhealthy: pull asks before resuming (reference §5).
     let (run, v) = pull(hub.url(), &cache, &["org/big"], &[]);
     assert_eq!(run.code, 0);
-    assert_eq!(v["data"]["download_status"], "requires_confirmation", "{v:#}");
+    assert_eq!(
+        v["data"]["download_status"], "requires_confirmation",
+        "{v:#}"
+    );
     let (run, v) = pull(hub.url(), &cache, &["org/big", "--force-resume"], &[]);
     assert_eq!(run.code, 0, "{v:#}");
     // The log is written as each request ends; the killed one may come last.
     let gets = hub.file_gets("model.safetensors");
-    let resumed = gets.iter().find(|g| g["range"].is_string()).unwrap_or_else(|| panic!("no Range request: {gets:#?}"));
+    let resumed = gets
+        .iter()
+        .find(|g| g["range"].is_string())
+        .unwrap_or_else(|| panic!("no Range request: {gets:#?}"));
     let from: u64 = resumed["range"]
         .as_str()
         .unwrap()

@@ -18,7 +18,7 @@ pub const RESUME_HINT: &str = "Use --force-resume to attempt resume or 'mlxk rm'
 
 fn reply(data: PullData, error: Option<&CoreError>) -> PullPlan {
     PullPlan::Reply {
-        data,
+        data: Box::new(data),
         error: error.map(CoreError::to_body),
     }
 }
@@ -116,7 +116,7 @@ pub fn human(data: &PullData) -> String {
 /// what the cache can answer; a download needs the CLI, which has the network.
 pub fn run(args: &PullArgs, fs: &CacheFs) -> Outcome {
     let (data, error) = match plan(args, fs) {
-        PullPlan::Reply { data, error } => (data, error),
+        PullPlan::Reply { data, error } => (*data, error),
         PullPlan::Fetch {
             repo_id,
             expanded_name,

@@ -63,6 +63,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> ExitStatus {
                 expanded_name,
             } => download(ctx, repo_id, revision, expanded_name),
             PullPlan::Reply { data, error } => {
+                let data = *data;
                 if error.is_none() && data.download_status == "requires_confirmation" && !ctx.json {
                     match confirm(&data) {
                         Confirm::Resume => {

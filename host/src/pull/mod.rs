@@ -63,8 +63,8 @@ pub struct Done {
 /// Why a download stopped, and what was known by then.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// The envelope's error.
-    pub error: CoreError,
+    /// The envelope's error (boxed: the variants with file names and hashes are large).
+    pub error: Box<CoreError>,
     /// `access_denied` or `failed`.
     pub download_status: &'static str,
     /// Set when the first request failed (the reference's `preflight_warning`).
@@ -80,7 +80,7 @@ impl Failure {
             _ => "failed",
         };
         Self {
-            error,
+            error: Box::new(error),
             download_status,
             preflight_warning: None,
             commit: None,
