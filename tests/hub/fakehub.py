@@ -84,12 +84,13 @@ HEADs or API calls):
 Request log: with ``--log FILE`` one JSON line per request is appended::
 
     {"method": "GET", "path": "/org/tiny/resolve/main/config.json",
-     "range": null, "status": 200, "bytes": 123}
+     "range": null, "status": 200, "bytes": 123, "auth": false}
 
 ``path`` is the raw request target (with its query), ``range`` the raw ``Range``
 header or null (also when ``--ignore-range`` ignored it), ``status`` the status sent
 (e.g. the ``--fail-status`` of an injected failure), ``bytes`` the number of body
-bytes actually sent.
+bytes actually sent, ``auth`` whether the request carried an ``Authorization``
+header (so tests can prove a token never reached the CDN).
 
 Usage::
 
@@ -496,6 +497,7 @@ class HubHandler(BaseHTTPRequestHandler):
                     "method": method,
                     "path": self.path,
                     "range": self.headers.get("Range"),
+                    "auth": self.headers.get("Authorization") is not None,
                     "status": self._status,
                     "bytes": self._sent,
                 }

@@ -256,7 +256,12 @@ fn a_pulled_cache_is_huggingface_hubs_own() {
     let hub = Hub::start(tmp.path(), &store, &["--redirect"]);
     let cache = tmp.path().join("hub");
 
-    let (run, v) = pull(hub.url(), &cache, &["org/tiny"], &[]);
+    let (run, v) = pull(
+        hub.url(),
+        &cache,
+        &["org/tiny"],
+        &[("HF_TOKEN", "secret-token")],
+    );
     assert_eq!(run.code, 0, "{v:#}");
     let d = &v["data"];
     assert_eq!(v["status"], "success");
@@ -301,12 +306,17 @@ fn a_pulled_cache_is_huggingface_hubs_own() {
     );
     assert!(cache.join(".locks/models--org--tiny").is_dir());
     // The token went to the Hub's own origin only, never to the CDN.
-    let cdn: Vec<Value> = hub
-        .requests()
-        .into_iter()
-        .filter(|r| r["path"].as_str().unwrap().starts_with("/cdn/"))
-        .collect();
-    assert!(!cdn.is_empty(), "LFS files come through the redirect");
+    let requests = hub.requests();
+    let (cdn, own): (Vec<&Value>, Vec<&Value>) = requests
+        .iter()
+        .partition(|r| r["path"].as_str().unwrap().starts_with("/cdn/"));
+    assert_eq!(
+        cdn.len(),
+        2,
+        "the LFS files come through the redirect: {requests:#?}"
+    );
+    assert!(cdn.iter().all(|r| r["auth"] == false), "{cdn:#?}");
+    assert!(own.iter().all(|r| r["auth"] == true), "{own:#?}");
 
     // huggingface_hub finds everything: no warning, the same sizes, no byte downloaded.
     let scan = scan_cache_dir(&cache);
