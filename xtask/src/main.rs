@@ -6,7 +6,8 @@
 //! - `cargo xtask test`: build, then every check and test: formatting, clippy, the Rust
 //!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
 //!   own tests (a pack-and-install smoke test among them) and its type check.
-//! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`).
+//! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`,
+//!   `bench/pull.sh`).
 //!
 //! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, and a
 //! Python venv with huggingface_hub for the interoperability tests.
@@ -139,6 +140,11 @@ fn bench() -> Result {
     status(
         Command::new("bash")
             .arg("bench/deep.sh")
+            .current_dir(root()),
+    )?;
+    status(
+        Command::new("bash")
+            .arg("bench/pull.sh")
             .current_dir(root()),
     )
 }
