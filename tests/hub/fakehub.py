@@ -291,6 +291,11 @@ class Store:
         self.root = root
         self._digests: dict[tuple[str, int, int], tuple[str, str]] = {}
         self._by_sha256: dict[str, StoredFile] = {}
+        # Snapshots already read, by (repo id, commit): a commit-addressed request (what
+        # clients send once they know the commit) is served without walking the branch
+        # again, so the server's cost per file stays far below any client's. Each hit is
+        # re-checked against the one file it serves (see ``fresh``).
+        self._by_commit: dict[tuple[str, str], Snapshot] = {}
         self._lock = threading.Lock()
 
     def repo(self, type_plural: str, org: str, name: str) -> Repo | None:
@@ -351,10 +356,28 @@ class Store:
         files = dict(sorted(files.items()))
         manifest = "".join(f"{p}\0{f.sha256}\n" for p, f in files.items())
         commit = hashlib.sha1(f"{repo.repo_id}\n{manifest}".encode()).hexdigest()
+        snap = Snapshot(repo, branch, commit, files, newest, tuple(sorted(directories)))
         with self._lock:
             for stored in files.values():
                 self._by_sha256[stored.sha256] = stored
-        return Snapshot(repo, branch, commit, files, newest, tuple(sorted(directories)))
+            self._by_commit[(repo.repo_id, commit)] = snap
+        return snap
+
+    def cached_commit(self, repo: Repo, commit: str, path: str) -> Snapshot | None:
+        """The snapshot read earlier for ``commit``, if ``path`` in it is unchanged on disk
+        (same size, not newer than the snapshot); any doubt means None (walk again)."""
+        with self._lock:
+            snap = self._by_commit.get((repo.repo_id, commit))
+        stored = snap.files.get(path) if snap is not None else None
+        if stored is None:
+            return None
+        try:
+            st = stored.disk_path.stat()
+        except OSError:
+            return None
+        if st.st_size != stored.size or st.st_mtime > snap.last_modified:
+            return None
+        return snap
 
     def snapshots(self, repo: Repo) -> list[Snapshot]:
         """One snapshot per branch."""
@@ -741,7 +764,11 @@ class HubHandler(BaseHTTPRequestHandler):
         else:
             revision, path_segments = unquote(rest[0]), rest[1:]
         path = "/".join(unquote(s) for s in path_segments)
-        snap = self._snapshot_or_error(repo, revision)
+        snap = None
+        if COMMIT_RE.fullmatch(revision):
+            snap = self.server.store.cached_commit(repo, revision, path)
+        if snap is None:
+            snap = self._snapshot_or_error(repo, revision)
         if snap is None or not self._files_allowed(repo):
             return
         stored = snap.files.get(path)
