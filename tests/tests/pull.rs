@@ -955,3 +955,38 @@ fn cached_answers_are_identical_on_every_runtime() {
     let (_, v) = tests::cli_json(&["pull", "org/sharded-missing"], fx.path());
     assert_eq!(v["data"]["download_status"], "requires_confirmation");
 }
+
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let hub = Hub::start(tmp.path(), &store, &["--slow", "model.safetensors"]);
+    let cache = tmp.path().join("hub");
+    let mlxk = target_dir().join("release/mlxk");
+    let command = format!(
+        "HF_ENDPOINT={} MLXK_MODULE_CACHE={} {} pull org/big --cache-dir {}",
+        hub.url(),
+        target_dir().join("test-module-cache").display(),
+        mlxk.display(),
+        cache.display()
+    );
+    // `script` gives the command a pseudo-terminal and records everything it draws.
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("HF_TOKEN")
+        .output()
+        .expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("org/big (2 files)"), "no overall bar: {text}");
+    assert!(text.contains("model.safetensors"), "no bar for the large file: {text}");
+    assert!(text.contains("pull: org/big \u{2014} Downloaded to "), "{text}");
+
+    // Off a terminal: the result line only, nothing on stderr.
+    let other = tmp.path().join("other");
+    let run = pull_run(hub.url(), &other, &["org/big"], &[], false);
+    assert_eq!(run.code, 0);
+    assert!(run.stderr.is_empty(), "{}", run.stderr_text());
+    assert!(run.stdout_text().starts_with("pull: org/big \u{2014} Downloaded to "));
+}

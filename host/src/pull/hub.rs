@@ -184,16 +184,21 @@ impl Hub {
         )
     }
 
-    /// One GET, following redirects by hand: the token goes only to the endpoint's own
-    /// origin. Returns the final response whatever its status.
-    pub fn get_once(
+    /// One GET (or HEAD), following redirects by hand: the token goes only to the
+    /// endpoint's own origin. Returns the final response whatever its status.
+    pub fn send_once(
         &self,
+        head: bool,
         url: &str,
         range_from: Option<u64>,
     ) -> Result<Response<ureq::Body>, HubError> {
         let mut url = url.to_owned();
         for _ in 0..=MAX_REDIRECTS {
-            let mut req = self.agent.get(&url);
+            let mut req = if head {
+                self.agent.head(&url)
+            } else {
+                self.agent.get(&url)
+            };
             if let Some(token) = &self.token
                 && origin(&url) == origin(&self.endpoint)
             {
@@ -228,7 +233,7 @@ impl Hub {
     ) -> Result<Response<ureq::Body>, HubError> {
         let mut failures = 0;
         loop {
-            let (err, retry_after) = match self.get_once(url, range_from) {
+            let (err, retry_after) = match self.send_once(false, url, range_from) {
                 Ok(resp) if resp.status().is_success() || resp.status().as_u16() == 416 => {
                     return Ok(resp);
                 }

@@ -143,13 +143,13 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
         .tree(repo, &commit)
         .map_err(|e| with_commit(Failure::new(file_error(repo, "tree listing", e))))?;
     // A gated repo shows its listing to everyone: make sure the files are ours to take
-    // before the cache gets a folder for them.
+    // (a HEAD of the smallest one) before the cache gets a folder for them.
     if info.gated
         && let Some(first) = files.iter().min_by_key(|f| f.size)
     {
         let url = hub.file_url(repo, &commit, &first.path);
         let resp = hub
-            .get_once(&url, Some(0))
+            .send_once(true, &url, None)
             .map_err(|e| with_commit(Failure::new(file_error(repo, &first.path, e))))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
