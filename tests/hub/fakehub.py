@@ -453,6 +453,12 @@ class HubServer(ThreadingHTTPServer):
         """The bound port."""
         return self.server_address[1]
 
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 (base signature)
+        """A client that hangs up on a kept-alive connection is normal, not a traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     def count_get(self, stored: StoredFile) -> int:
         """Number of earlier GETs of this stored file, then count this one."""
         key = str(stored.disk_path)
