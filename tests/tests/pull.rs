@@ -185,6 +185,19 @@ impl Hub {
     }
 }
 
+/// huggingface_hub's `snapshot_download` of `repos` from `hub` into `cache`.
+fn hf_download(hub: &Hub, cache: &Path, repos: &[&str]) {
+    let mut args = vec![
+        "download",
+        "--endpoint",
+        hub.url(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(repos);
+    hf_client(&args);
+}
+
 /// `mlxk pull <args> --json` against `hub` into `cache`, with `env` on top.
 fn pull(hub: &str, cache: &Path, args: &[&str], env: &[(&str, &str)]) -> (Run, Value) {
     let run = pull_run(hub, cache, args, env, true);
@@ -344,14 +357,7 @@ fn a_pulled_cache_is_huggingface_hubs_own() {
     assert_eq!(repo["size_on_disk"], expected);
     assert_eq!(d["bytes_downloaded"], expected);
     hub.clear_log();
-    hf_client(&[
-        "download",
-        "--endpoint",
-        hub.url(),
-        "--cache",
-        cache.to_str().unwrap(),
-        "org/tiny",
-    ]);
+    hf_download(&hub, &cache, &["org/tiny"]);
     assert_eq!(
         hub.file_gets("").len(),
         0,
@@ -384,15 +390,7 @@ fn a_cache_huggingface_hub_wrote_already_exists() {
     let store = store(tmp.path());
     let hub = Hub::start(tmp.path(), &store, &[]);
     let cache = tmp.path().join("hub");
-    hf_client(&[
-        "download",
-        "--endpoint",
-        hub.url(),
-        "--cache",
-        cache.to_str().unwrap(),
-        "org/tiny",
-        "org/tiny@v1.0",
-    ]);
+    hf_download(&hub, &cache, &["org/tiny", "org/tiny@v1.0"]);
     hub.clear_log();
     for spec in ["org/tiny", "tiny"] {
         let (run, v) = pull(hub.url(), &cache, &[spec], &[]);
@@ -980,13 +978,22 @@ fn progress_is_drawn_on_a_terminal_only() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("org/big (2 files)"), "no overall bar: {text}");
-    assert!(text.contains("model.safetensors"), "no bar for the large file: {text}");
-    assert!(text.contains("pull: org/big \u{2014} Downloaded to "), "{text}");
+    assert!(
+        text.contains("model.safetensors"),
+        "no bar for the large file: {text}"
+    );
+    assert!(
+        text.contains("pull: org/big \u{2014} Downloaded to "),
+        "{text}"
+    );
 
     // Off a terminal: the result line only, nothing on stderr.
     let other = tmp.path().join("other");
     let run = pull_run(hub.url(), &other, &["org/big"], &[], false);
     assert_eq!(run.code, 0);
     assert!(run.stderr.is_empty(), "{}", run.stderr_text());
-    assert!(run.stdout_text().starts_with("pull: org/big \u{2014} Downloaded to "));
+    assert!(
+        run.stdout_text()
+            .starts_with("pull: org/big \u{2014} Downloaded to ")
+    );
 }
