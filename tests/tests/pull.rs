@@ -997,3 +997,38 @@ fn progress_is_drawn_on_a_terminal_only() {
             .starts_with("pull: org/big \u{2014} Downloaded to ")
     );
 }
+
+#[test]
+fn blobs_in_the_shared_xet_store_are_used_not_fetched_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let hub = Hub::start(tmp.path(), &store, &[]);
+    let cache = tmp.path().join("hub");
+    hf_download(&hub, &cache, &["org/big"]);
+    // What hf_xet leaves: the payload in the cache-wide store, the repo blob a link to it.
+    let big = fs::read(store.join("models/org/big/main/model.safetensors")).unwrap();
+    let sha = tests::fixture::etag("model.safetensors", &big);
+    let xet = "ab".repeat(32);
+    let shared = cache.join("blobs/ab");
+    fs::create_dir_all(&shared).unwrap();
+    fs::write(cache.join("blobs/.huggingface-shared-blobs"), "1\n").unwrap();
+    let repo_blob = cache.join("models--org--big/blobs").join(&sha);
+    fs::rename(&repo_blob, shared.join(&xet)).unwrap();
+    fs::write(
+        shared.join(format!("{xet}.refs")),
+        format!("models--org--big/blobs/{sha}\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(format!("../../blobs/ab/{xet}"), &repo_blob).unwrap();
+    hub.clear_log();
+
+    let (run, v) = pull(hub.url(), &cache, &["org/big", "--force-resume"], &[]);
+    assert_eq!(run.code, 0, "{v:#}");
+    assert_eq!(v["data"]["files_downloaded"], 0);
+    assert!(hub.file_gets("").is_empty());
+    assert!(
+        fs::symlink_metadata(&repo_blob).unwrap().is_symlink(),
+        "the link into the shared store stays"
+    );
+    assert_eq!(scan_cache_dir(&cache)["warnings"], Value::Array(vec![]));
+}

@@ -161,16 +161,18 @@ impl CacheWriter {
         }
     }
 
-    /// The size of the regular file at `rel` (not following a link), if there is one.
+    /// The size of the regular file at `rel`, if there is one. Links are followed as long
+    /// as they stay inside the cache (a repo blob that links into the shared Xet store
+    /// counts as present); cap-std refuses any that leave it.
     pub fn file_len(&self, rel: &Path) -> Option<u64> {
-        let meta = self.root.symlink_metadata(rel).ok()?;
+        let meta = self.root.metadata(rel).ok()?;
         meta.is_file().then(|| meta.len())
     }
 
-    /// Opens a regular file for reading, never through a link.
+    /// Opens a regular file for reading, following links only inside the cache.
     pub fn open_read(&self, rel: &Path) -> io::Result<File> {
         let mut opts = OpenOptions::new();
-        opts.read(true).follow(FollowSymlinks::No);
+        opts.read(true);
         Ok(self.root.open_with(rel, &opts)?.into_std())
     }
 
