@@ -266,7 +266,8 @@ fn deep_findings(cache: &Path, model: &str) -> Value {
 fn a_pulled_cache_is_huggingface_hubs_own() {
     let tmp = tempfile::tempdir().unwrap();
     let store = store(tmp.path());
-    let hub = Hub::start(tmp.path(), &store, &["--redirect"]);
+    // Three tree entries a page: the listing has to be followed across pages.
+    let hub = Hub::start(tmp.path(), &store, &["--redirect", "--page-size", "3"]);
     let cache = tmp.path().join("hub");
 
     let (run, v) = pull(
@@ -356,6 +357,20 @@ fn a_pulled_cache_is_huggingface_hubs_own() {
     .sum();
     assert_eq!(repo["size_on_disk"], expected);
     assert_eq!(d["bytes_downloaded"], expected);
+    // The same files, links, refs and tree file, byte for byte, as huggingface_hub writes.
+    let theirs = tmp.path().join("theirs");
+    hf_download(&hub, &theirs, &["org/tiny"]);
+    let repo_layout = |c: &Path| tree_of(&c.join("models--org--tiny"));
+    assert_eq!(repo_layout(&cache), repo_layout(&theirs));
+    let tree_file = format!("models--org--tiny/trees/{commit}.json");
+    assert_eq!(
+        fs::read(cache.join(&tree_file)).unwrap(),
+        fs::read(theirs.join(&tree_file)).unwrap()
+    );
+    assert_eq!(
+        fs::read(cache.join("CACHEDIR.TAG")).unwrap(),
+        fs::read(theirs.join("CACHEDIR.TAG")).unwrap()
+    );
     hub.clear_log();
     hf_download(&hub, &cache, &["org/tiny"]);
     assert_eq!(
