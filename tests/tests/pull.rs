@@ -412,6 +412,17 @@ fn a_cache_huggingface_hub_wrote_already_exists() {
         assert_eq!(run.code, 0);
         assert_eq!(v["data"]["download_status"], "already_exists", "{spec}");
     }
+    // A branch huggingface_hub recorded in refs/ is cached under that name, even offline.
+    let v1 = fs::read_to_string(cache.join("models--org--tiny/refs/v1.0")).unwrap();
+    let (run, v) = pull(
+        hub.url(),
+        &cache,
+        &["org/tiny@v1.0"],
+        &[("HF_HUB_OFFLINE", "1")],
+    );
+    assert_eq!(run.code, 0, "{v:#}");
+    assert_eq!(v["data"]["download_status"], "already_exists");
+    assert_eq!(v["data"]["commit_hash"], v1.as_str());
     // The fuzzy name resolved to the cached repo (reference §5 step 3).
     let (_, v) = pull(hub.url(), &cache, &["tiny"], &[]);
     assert_eq!(v["data"]["expanded_name"], "org/tiny");

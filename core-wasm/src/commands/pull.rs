@@ -11,7 +11,8 @@ use crate::model;
 use crate::protocol::{CommandName, Envelope, ErrorBody, PullData, PullPlan, to_value};
 use crate::request::PullArgs;
 use crate::resolve::{self, Resolution};
-use crate::scan;
+use crate::scan::{self, CachedRepo};
+use crate::snapshot;
 
 /// The reference's suffix of a `requires_confirmation` message.
 pub const RESUME_HINT: &str = "Use --force-resume to attempt resume or 'mlxk rm' to delete.";
@@ -57,23 +58,29 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
             expanded_name: (repo_id != typed).then(|| repo_id.to_owned()),
         }
     };
+    // A cached repo at a revision: answer from the cache, unless told to fetch anyway.
+    let cached = |repo: CachedRepo, revision: Option<String>, remote: Option<&str>| {
+        if args.force_resume {
+            return fetch(&repo.repo_id, remote);
+        }
+        let mut data = data.clone();
+        let eval = model::evaluate(fs, &repo, revision.as_deref());
+        data.expanded_name = (repo.repo_id != typed).then(|| repo.repo_id.clone());
+        data.commit_hash = revision.or_else(|| eval.object.hash.clone());
+        if eval.health.healthy {
+            data.download_status = status("already_exists");
+            data.message = format!("Model {} already exists in cache", repo.repo_id);
+        } else {
+            data.download_status = status("requires_confirmation");
+            data.message = format!("{}. {RESUME_HINT}", eval.health.reason);
+        }
+        data.model = Some(repo.repo_id);
+        reply(data, None)
+    };
     match resolution {
         Resolution::Found { repo, revision, .. } => {
-            if args.force_resume {
-                return fetch(&repo.repo_id, revision.as_deref().or(wanted));
-            }
-            let eval = model::evaluate(fs, &repo, revision.as_deref());
-            data.expanded_name = (repo.repo_id != typed).then(|| repo.repo_id.clone());
-            data.commit_hash = revision.or_else(|| eval.object.hash.clone());
-            if eval.health.healthy {
-                data.download_status = status("already_exists");
-                data.message = format!("Model {} already exists in cache", repo.repo_id);
-            } else {
-                data.download_status = status("requires_confirmation");
-                data.message = format!("{}. {RESUME_HINT}", eval.health.reason);
-            }
-            data.model = Some(repo.repo_id);
-            reply(data, None)
+            let remote = revision.clone();
+            cached(repo, revision, remote.as_deref().or(wanted))
         }
         Resolution::Ambiguous(matches) | Resolution::AmbiguousRevision(matches) => {
             data.download_status = status("unknown");
@@ -83,8 +90,19 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
             };
             reply(data, Some(&e))
         }
-        // The repo is cached, the revision is not: fetch it.
-        Resolution::RevisionNotFound { repo, .. } => fetch(&repo.repo_id, wanted),
+        Resolution::RevisionNotFound { repo, available } => {
+            // A branch or tag huggingface_hub recorded (`refs/<rev>`) whose snapshot is
+            // here is cached under that name, as its offline mode would answer; anything
+            // else is fetched.
+            let by_ref = wanted
+                .filter(|rev| fetch::is_safe_ref_name(rev))
+                .and_then(|rev| snapshot::read_ref(fs, &repo.folder, rev))
+                .filter(|commit| available.contains(commit));
+            match by_ref {
+                Some(commit) => cached(repo, Some(commit), wanted),
+                None => fetch(&repo.repo_id, wanted),
+            }
+        }
         Resolution::NotFound => {
             let name = resolve::parse_spec(spec).name.trim();
             match fetch::validate_repo_id(name) {
