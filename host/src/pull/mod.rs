@@ -88,16 +88,25 @@ impl Failure {
     }
 }
 
+/// The reference's message for a gated repo whose files we may not take.
+fn gated(repo: &str) -> CoreError {
+    CoreError::AccessDenied(format!(
+        "Access denied: gated/private model '{repo}'. Accept terms and set HF_TOKEN."
+    ))
+}
+
 /// The reference's messages for a refusal (`mlxk-reference.md` §5).
 fn access_error(repo: &str, e: &HubError) -> Option<CoreError> {
-    Some(CoreError::AccessDenied(match e {
-        HubError::RepoNotFound => format!("Access denied or not found for '{repo}'."),
-        HubError::Gated => {
-            format!("Access denied: gated/private model '{repo}'. Accept terms and set HF_TOKEN.")
+    Some(match e {
+        HubError::RepoNotFound => {
+            CoreError::AccessDenied(format!("Access denied or not found for '{repo}'."))
         }
-        HubError::Denied(_) => format!("Access denied to model '{repo}'. Set HF_TOKEN."),
+        HubError::Gated => gated(repo),
+        HubError::Denied(_) => {
+            CoreError::AccessDenied(format!("Access denied to model '{repo}'. Set HF_TOKEN."))
+        }
         _ => return None,
-    }))
+    })
 }
 
 /// The envelope's error for a failed file request.
@@ -115,21 +124,19 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
         if let Some(denied) = access_error(repo, &e) {
             return Failure::new(denied);
         }
-        let mut f = Failure::new(match e {
-            HubError::RevisionNotFound => CoreError::RemoteRevisionNotFound {
+        if e == HubError::RevisionNotFound {
+            return Failure::new(CoreError::RemoteRevisionNotFound {
                 repo: repo.to_owned(),
                 revision: req.revision.clone(),
-            },
-            ref other => CoreError::DownloadFailed(other.to_string()),
-        });
+            });
+        }
+        // The reference's wording for a failed metadata request; without the commit it
+        // names, there is nothing to continue with here.
+        let mut f = Failure::new(CoreError::DownloadFailed(e.to_string()));
         f.preflight_warning = Some(match e {
             HubError::Status(code, _) => {
                 format!("Preflight HTTP {code}; continuing to download stage.")
             }
-            HubError::RevisionNotFound => format!(
-                "Preflight error: revision '{}' not found; continuing to download stage.",
-                req.revision
-            ),
             other => format!("Preflight error: {other}; continuing to download stage."),
         });
         f
@@ -153,10 +160,7 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
             .map_err(|e| with_commit(Failure::new(file_error(repo, &first.path, e))))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
-            return Err(with_commit(Failure::new(
-                access_error(repo, &HubError::Gated)
-                    .unwrap_or(CoreError::AccessDenied(String::new())),
-            )));
+            return Err(with_commit(Failure::new(gated(repo))));
         }
     }
 
@@ -179,7 +183,7 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
         .map_err(|e| with_commit(Failure::new(e)))?;
 
     // The ref comes last: it only ever names a complete snapshot.
-    if req.revision != commit {
+    if !req.revision.eq_ignore_ascii_case(&commit) {
         cache
             .write_ref(&layout::ref_path(&folder, &req.revision), &commit)
             .map_err(|e| with_commit(Failure::new(e)))?;
