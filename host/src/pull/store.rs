@@ -85,8 +85,15 @@ impl CacheWriter {
     }
 
     /// Replaces `rel` with `bytes` atomically (a temp file beside it, then a rename), so
-    /// a reader sees the old content or the new, never half of one.
+    /// a reader sees the old content or the new, never half of one. A file at the cache
+    /// root gets its temp file in `.locks/` instead: a stray file at the root (a kill
+    /// between the two steps) is what huggingface_hub's scanner reports as a broken repo.
     pub fn write_atomic(&self, rel: &Path, bytes: &[u8]) -> Result<(), CoreError> {
+        let tmp_dir = match rel.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from(layout::LOCKS_DIR),
+        };
+        self.mkdirs(&tmp_dir)?;
         if let Some(parent) = rel.parent() {
             self.mkdirs(parent)?;
         }
@@ -94,7 +101,7 @@ impl CacheWriter {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = rel.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = tmp_dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = (|| {
             let mut f = self.root.create(&tmp)?;
             f.write_all(bytes)?;
