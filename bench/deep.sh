@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 OUT=$ROOT/bench/out
 MLXK=${MLXK:-$ROOT/target/release/mlxk}
 SIZE_MIB=${SIZE_MIB:-2048}
@@ -24,17 +26,8 @@ RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 PURE=$ROOT/target/pure-hash/wasm32-wasip1/release/core-wasm.wasm
 
-say() { printf '==> %s\n' "$*" >&2; }
 
-missing=()
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-[[ -x /usr/bin/time ]] || missing+=(time)
-if ((${#missing[@]})); then
-  say "installing ${missing[*]} (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+require_tools hyperfine openssl time
 for f in "$MLXK" "$PURE" "$ROOT/npm/core.wasm"; do
   [[ -e $f ]] || { say "$f is missing: run 'cargo xtask build'"; exit 2; }
 done

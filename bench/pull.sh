@@ -25,6 +25,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BENCH=$ROOT/bench
 OUT=$BENCH/out
 MLXK=${MLXK:-$ROOT/target/release/mlxk}
@@ -36,20 +38,9 @@ STORE=$OUT/pull-store
 CACHES=$OUT/pull-cache
 HF_DIR=$OUT/hyperfine-pull
 
-say() { printf '==> %s\n' "$*" >&2; }
-q() { printf '%q' "$1"; }
 
 # --- tools --------------------------------------------------------------------------------------
-missing=()
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-[[ -x /usr/bin/time ]] || missing+=(time)
-if ((${#missing[@]})); then
-  say "installing ${missing[*]} (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+require_tools hyperfine curl openssl time
 
 # The Python client: the repo's .venv if it has exactly huggingface_hub 2.4.0, else bench/.venv/hub
 # (the venv bench/run.sh creates, same convention).

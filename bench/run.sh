@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BENCH=$ROOT/bench
 OUT=$BENCH/out
 VENV=$BENCH/.venv
@@ -31,18 +33,9 @@ SMALL_REPOS=5
 HUB_REQS="huggingface_hub==2.4.0"
 REF_REQS="mlx-knife==2.0.8"
 
-say() { printf '==> %s\n' "$*" >&2; }
-q() { printf '%q' "$1"; }
 
 # --- tools --------------------------------------------------------------------------------------
-missing=()
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-[[ -x /usr/bin/time ]] || missing+=(time)
-if ((${#missing[@]})); then
-  say "installing ${missing[*]} (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+require_tools hyperfine time
 
 venv() { # DIR REQUIREMENT...: create or refresh a venv holding exactly these requirements
   local dir=$1
