@@ -12,8 +12,10 @@ export interface ErrorInfo {
   message: string;
   /** For `ambiguous_match`: the model names that matched, sorted. */
   matches?: string[];
-  /** For `hash_not_found`: the short hashes that exist for the model. */
+  /** For `model_not_found` of an `@rev` that matches nothing: the first 8 characters of each cached snapshot, sorted. */
   available_hashes?: string[];
+  /** With `available_hashes`: the branch and tag names (from `refs/`) whose snapshot is cached, sorted. */
+  available_refs?: string[];
 }
 
 /** A successful envelope: `data` holds the command's payload and `error` is `null`. */
@@ -38,12 +40,6 @@ export interface ErrorEnvelope<T> {
 
 /** The JSON envelope every command prints. Narrow it by checking `status`. */
 export type Envelope<T> = SuccessEnvelope<T> | ErrorEnvelope<T>;
-
-/** Host facts reported by `list` and `version`; `null` off macOS. */
-export interface SystemInfo {
-  /** Total physical memory in bytes. */
-  memory_total_bytes: number;
-}
 
 /** A cached model, as reported by `list` (one per model) and `show` (`data.model`). */
 export interface ModelObject {
@@ -89,8 +85,8 @@ export interface ListData {
   models: ModelObject[];
   /** `models.length`. */
   count: number;
-  /** Host facts; `null` off macOS. */
-  system: SystemInfo | null;
+  /** Always `null`: the core cannot ask the host for its memory (the original fills it on macOS only). */
+  system: null;
 }
 
 /** One model's result in `health`. */
@@ -259,19 +255,21 @@ export interface RmOptions extends CommonOptions {
 
 /** `data` of `version`. */
 export interface VersionData {
-  /** Version of mlx-knife, e.g. `"2.0.8"`. */
+  /** Version of this mlx-knife (the Rust one), e.g. `"0.1.0"`; not the Python original's `2.0.x`. */
   cli_version: string;
-  /** Version of the JSON API these envelopes follow, e.g. `"0.2.4"`. */
+  /** Version of the JSON API these envelopes follow, e.g. `"0.2.4"` (the same as MLX-Knife 2.0.8's). */
   json_api_spec_version: string;
-  /** Host facts; `null` off macOS. */
-  system: SystemInfo | null;
+  /** Always `null`: the core cannot ask the host for its memory (the original fills it on macOS only). */
+  system: null;
 }
 
 /** Options every command takes. */
 export interface CommonOptions {
   /**
    * Hugging Face hub cache directory (the one holding `models--*`), resolved against the current
-   * directory. Defaults to {@link resolveCacheDir}. A directory that does not exist is an empty cache.
+   * directory. Defaults to {@link resolveCacheDir}. A `cacheDir` (or `HF_HUB_CACHE` /
+   * `HUGGINGFACE_HUB_CACHE`) that does not exist or is not a directory gives a `cache_not_found`
+   * error envelope; only the default location may be missing (an empty cache).
    */
   cacheDir?: string;
   /**
@@ -314,6 +312,17 @@ export interface ShowOptions extends CommonOptions {
   files?: boolean;
   /** `--config`: include the parsed config.json. */
   config?: boolean;
+}
+
+/**
+ * Thrown, before anything runs and whatever `throwOnError` says, when a function gets options it
+ * does not know, of the wrong type, or no options object (`rm('org/x')`): a misread option is a
+ * bug in the caller, never an operation, and `rm({ model, dry_run: true })` must not delete.
+ */
+export interface InvalidOptionError extends TypeError {
+  code: 'ERR_MLXK_INVALID_OPTION';
+  /** The option at fault, when there is one. */
+  option?: string;
 }
 
 /** Options of {@link run}. */
@@ -361,6 +370,7 @@ export interface MlxKnifeError extends Error {
 
 /**
  * Lists cached models (`mlxk list [pattern] --json`).
+ * @throws {InvalidOptionError} on an unknown option or a wrong type.
  * @example
  * const { data } = await list({ pattern: 'llama' });
  */
@@ -375,8 +385,9 @@ export function list(options?: ListOptions): Promise<Envelope<ListData>>;
 export function health(options?: HealthOptions): Promise<Envelope<HealthData>>;
 
 /**
- * Shows one model (`mlxk show <model> [--files] [--config] --json`).
- * @throws {TypeError} if `options.model` is not a string.
+ * Shows one model (`mlxk show <model> [--files] [--config] --json`). `@rev` is a branch or tag
+ * name from the repo's `refs/`, or a commit prefix.
+ * @throws {InvalidOptionError} if `options.model` is missing, or on an unknown option or a wrong type.
  */
 export function show(options: ShowOptions): Promise<Envelope<ShowData>>;
 
@@ -387,7 +398,10 @@ export function version(options?: CommonOptions): Promise<Envelope<VersionData>>
  * Deletes a model (`mlxk rm <model> --json`), or one revision of it with `"org/name@rev"`: its
  * snapshot, the refs naming it and the blobs no other revision uses (the last revision takes the
  * repo). A fuzzy or expanded name needs `force`; a lock a live process holds blocks
- * (`locks_present`) unless `force`. Nothing outside the cache can be touched.
+ * (`locks_present`) unless `force`. Where locks cannot be probed (no `/proc/locks` and no BSD
+ * `O_EXLOCK`), a lock blocks only while the repo has an unfinished download (`blobs/*.incomplete`).
+ * Nothing outside the cache can be touched.
+ * @throws {InvalidOptionError} if `options.model` is missing, or on an unknown option or a wrong type.
  */
 export function rm(options: RmOptions): Promise<Envelope<RmData>>;
 

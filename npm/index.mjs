@@ -83,23 +83,106 @@ function loadModule() {
   return modulePromise;
 }
 
+/** The `code` of every TypeError a wrong option raises, whatever the option. */
+const INVALID_OPTION = 'ERR_MLXK_INVALID_OPTION';
+
+/** Options every command function takes, with the type each must have. */
+const COMMON_OPTIONS = { cacheDir: 'string', throwOnError: 'boolean' };
+
+/** Each function's options (besides the common ones). `model` is required where marked. */
+const OPTIONS = {
+  list: { pattern: 'string', all: 'boolean', health: 'boolean', verbose: 'boolean' },
+  health: { model: 'string', deep: 'boolean', onProgress: 'function' },
+  show: { model: 'string', files: 'boolean', config: 'boolean' },
+  rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
+  version: {},
+};
+const REQUIRED = { show: ['model'], rm: ['model'] };
+const RUN_OPTIONS = { cacheDir: 'string', onProgress: 'function' };
+
+function invalidOption(fn, message, option) {
+  const error = new TypeError(`mlx-knife: ${fn}(): ${message}`);
+  error.code = INVALID_OPTION;
+  if (option !== undefined) error.option = option;
+  return error;
+}
+
+/** The known option a misspelt one most likely meant (`dry_run`, `DryRun`, `dry-run` -> `dryRun`). */
+function closest(key, known) {
+  const squash = (k) => k.toLowerCase().replace(/[-_\s]/g, '');
+  return known.find((k) => squash(k) === squash(key));
+}
+
+/**
+ * Checks an options object before anything runs: a plain object (or nothing), only known keys,
+ * each of its type (`undefined` counts as absent, so `{ model, force: flag || undefined }` works).
+ * A mistake is always thrown, `throwOnError` or not: it is a bug in the caller, not an outcome,
+ * and reading a misspelt `dryRun` as absent would delete for real.
+ */
+function checkOptions(fn, options, spec) {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a ${typeof options}`;
+    const hint = typeof options === 'string' && 'model' in spec ? ` (did you mean ${fn}({ model: ${JSON.stringify(options)} })?)` : '';
+    throw invalidOption(fn, `options must be an object, got ${got}${hint}`);
+  }
+  const known = Object.keys(spec);
+  for (const key of Reflect.ownKeys(options)) {
+    if (typeof key !== 'string' || !Object.hasOwn(spec, key)) {
+      const name = String(key);
+      const guess = typeof key === 'string' ? closest(key, known) : undefined;
+      const hint = guess ? ` (did you mean '${guess}'?)` : ` (known: ${known.join(', ')})`;
+      throw invalidOption(fn, `unknown option '${name}'${hint}`, name);
+    }
+    const value = options[key];
+    if (value !== undefined && typeof value !== spec[key]) {
+      const got = value === null ? 'null' : typeof value;
+      throw invalidOption(fn, `option '${key}' must be a ${spec[key]}, got ${got}`, key);
+    }
+  }
+  for (const key of REQUIRED[fn] ?? []) {
+    if (options[key] === undefined) {
+      throw invalidOption(fn, `options.${key} is required, e.g. "org/name" or "org/name@rev"`, key);
+    }
+  }
+  if (options.cacheDir === '') throw invalidOption(fn, "option 'cacheDir' must not be empty", 'cacheDir');
+  return options;
+}
+
+/** Checks a command function's options. */
+function commandOptions(fn, options) {
+  return checkOptions(fn, options, { ...OPTIONS[fn], ...COMMON_OPTIONS });
+}
+
 /**
  * Runs the core once with `argv` (without the leading "mlxk") against `cacheDir`.
  * Resolves to the exit code and everything the core wrote to stdout and stderr.
  */
-export async function run(argv, options = {}) {
+export async function run(argv, options) {
   if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
-    throw new TypeError('mlx-knife: argv must be an array of strings');
+    const error = new TypeError('mlx-knife: run(): argv must be an array of strings');
+    error.code = INVALID_OPTION;
+    throw error;
   }
-  const cacheDir = cacheDirFrom(options);
+  return execute(argv, checkOptions('run', options, RUN_OPTIONS));
+}
+
+/** run() after its checks; `options` are already valid (any command's). */
+async function execute(argv, options) {
+  const { cacheDir, origin } = cacheLocationFrom(options);
+  const state = cacheState(cacheDir);
   const WASI = loadWasi();
   const module = await loadModule();
 
+  // Where the cache came from, for the core's rule that a named cache must exist
+  // (core-wasm's location.rs); the same facts the CLI reports.
+  const location = [`--cache-origin=${origin}`, `--cache-path=${cacheDir}`];
+  if (state !== null) location.push(`--cache-state=${state}`);
   const wasi = new WASI({
     version: 'preview1',
-    args: ['mlxk', ...argv],
+    args: ['mlxk', ...location, ...argv],
     env: {},
-    preopens: isDirectory(cacheDir) ? { '/cache': cacheDir } : {},
+    preopens: state === null ? { '/cache': cacheDir } : {},
     returnOnExit: true,
   });
 
@@ -170,20 +253,19 @@ function closeGuestFds(fdClose) {
 }
 
 /** `mlxk list [pattern] [--all] [--health] [--verbose] --json` */
-export async function list(options = {}) {
+export async function list(options) {
+  options = commandOptions('list', options);
   const flags = [];
   if (options.all) flags.push('--all');
   if (options.health) flags.push('--health');
   if (options.verbose) flags.push('--verbose');
-  return invoke('list', optional(options.pattern, 'pattern'), flags, options);
+  return invoke('list', optional(options.pattern), flags, options);
 }
 
 /** `mlxk health [model] [--deep] --json` */
-export async function health(options = {}) {
-  if (options.onProgress != null && typeof options.onProgress !== 'function') {
-    throw new TypeError('mlx-knife: onProgress must be a function');
-  }
-  return invoke('health', optional(options.model, 'model'), options.deep ? ['--deep'] : [], options);
+export async function health(options) {
+  options = commandOptions('health', options);
+  return invoke('health', optional(options.model), options.deep ? ['--deep'] : [], options);
 }
 
 /**
@@ -223,10 +305,12 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
     if (!isValidCapPath(rel)) throw CAP_REFUSED;
     const full = path.join(root, ...rel.split('/'));
     let fd;
+    let file;
     try {
       const folder = realpathSync(path.dirname(full));
       if (folder !== root && !folder.startsWith(root + path.sep)) throw CAP_REFUSED;
-      fd = openSync(path.join(folder, path.basename(full)), constants.O_RDONLY | constants.O_NOFOLLOW);
+      file = path.join(folder, path.basename(full));
+      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
       throw typeof e === 'number' ? e : capStatus(e);
     }
@@ -241,7 +325,7 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
       closeSync(fd);
       throw CAP_NOT_A_FILE;
     }
-    return { fd, stat };
+    return { fd, stat, file };
   };
   const hashOne = (rel, algo) => {
     const { fd, stat } = openInside(rel);
@@ -328,9 +412,9 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
     probe_lock(ptr, len, out) {
       return guarded(() => {
         const rel = guestPath(ptr, len);
-        const { fd, stat } = openInside(rel);
+        const { fd, stat, file } = openInside(rel);
         closeSync(fd);
-        const held = flockHeld(stat);
+        const held = lockHeld(file, stat);
         if (held === null) return CAP_UNSUPPORTED;
         const memory = getMemory().buffer;
         out >>>= 0;
@@ -380,14 +464,48 @@ function capStatus(error) {
 }
 
 /**
- * Whether a process holds an flock on the file with this stat, from Linux's /proc/locks (Node has
- * no flock). `null` where that table does not exist. Lines look like
- * `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; `->` lines are waiters, not holders.
+ * Where Linux lists the locks held (`/proc/locks`). `MLXK_NODE_PROC_LOCKS` names another file:
+ * the test suite points it at nothing to run the "locks cannot be probed here" rule on Linux.
  */
-function flockHeld(stat) {
+function lockTablePath() {
+  return process.env.MLXK_NODE_PROC_LOCKS || '/proc/locks';
+}
+
+/** `O_EXLOCK` and `O_NONBLOCK` where the BSD open(2) has them (macOS, FreeBSD, NetBSD, OpenBSD). */
+const BSD_LOCK_FLAGS = { darwin: 0x20 | 0x4, freebsd: 0x20 | 0x4, netbsd: 0x20 | 0x4, openbsd: 0x20 | 0x4 };
+
+/**
+ * Whether a process holds an flock on the lock file at `file` (already checked to be inside the
+ * cache, opened once with O_NOFOLLOW, `stat` its fstat). Node has no flock; `null` where this
+ * cannot be known, and core-wasm then decides from the repo's unfinished downloads.
+ * - Linux: the kernel's lock table. Lines look like `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`;
+ *   `->` lines are waiters, not holders.
+ * - BSDs and macOS: open(2) with `O_EXLOCK | O_NONBLOCK` takes the same lock flock(2) takes, or
+ *   fails with EWOULDBLOCK while another process holds it; closing releases it at once.
+ */
+function lockHeld(file, stat) {
+  if (process.platform === 'linux') return procLocksHeld(stat);
+  const flags = BSD_LOCK_FLAGS[process.platform];
+  if (flags === undefined) return null;
+  let fd;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | flags);
+  } catch (e) {
+    return e && (e.code === 'EAGAIN' || e.code === 'EWOULDBLOCK') ? true : null;
+  }
+  try {
+    // The same file, not one swapped in since the first open.
+    const now = fstatSync(fd, { bigint: true });
+    return now.dev === stat.dev && now.ino === stat.ino ? false : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function procLocksHeld(stat) {
   let table;
   try {
-    table = readFileSync('/proc/locks', 'utf8');
+    table = readFileSync(lockTablePath(), 'utf8');
   } catch {
     return null;
   }
@@ -406,10 +524,8 @@ function flockHeld(stat) {
 }
 
 /** `mlxk show <model> [--files] [--config] --json` */
-export async function show(options = {}) {
-  if (typeof options.model !== 'string') {
-    throw new TypeError('mlx-knife: show() needs options.model, e.g. "org/name" or "org/name@rev"');
-  }
+export async function show(options) {
+  options = commandOptions('show', options);
   const flags = [];
   if (options.files) flags.push('--files');
   if (options.config) flags.push('--config');
@@ -417,10 +533,8 @@ export async function show(options = {}) {
 }
 
 /** `mlxk rm <model> [--force] [--dry-run] --json` */
-export async function rm(options = {}) {
-  if (typeof options.model !== 'string') {
-    throw new TypeError('mlx-knife: rm() needs options.model, e.g. "org/name" or "org/name@rev"');
-  }
+export async function rm(options) {
+  options = commandOptions('rm', options);
   const flags = [];
   if (options.force) flags.push('--force');
   if (options.dryRun) flags.push('--dry-run');
@@ -428,7 +542,8 @@ export async function rm(options = {}) {
 }
 
 /** `mlxk --version --json` */
-export async function version(options = {}) {
+export async function version(options) {
+  options = commandOptions('version', options);
   return invoke('--version', [], [], options);
 }
 
@@ -438,37 +553,44 @@ export async function version(options = {}) {
  * ~/.cache/huggingface/hub. Empty values count as unset; a leading `~` is expanded.
  */
 export function resolveCacheDir(env = process.env) {
+  return resolveCacheLocation(env).cacheDir;
+}
+
+/** resolveCacheDir(), and which setting named the folder (core-wasm's `location::Origin`). */
+function resolveCacheLocation(env) {
   const get = (name) => (typeof env[name] === 'string' && env[name] !== '' ? env[name] : undefined);
   const home = get('HOME') ?? os.homedir();
   const expand = (p) =>
     p === '~' ? home : p.startsWith('~/') || p.startsWith(`~${path.sep}`) ? path.join(home, p.slice(2)) : p;
 
-  const hubCache = get('HF_HUB_CACHE') ?? get('HUGGINGFACE_HUB_CACHE');
-  if (hubCache !== undefined) return path.resolve(expand(hubCache));
+  for (const [name, origin] of [
+    ['HF_HUB_CACHE', 'HF_HUB_CACHE'],
+    ['HUGGINGFACE_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE'],
+  ]) {
+    const value = get(name);
+    if (value !== undefined) return { cacheDir: path.resolve(expand(value)), origin };
+  }
   const hfHome = get('HF_HOME') ?? path.join(get('XDG_CACHE_HOME') ?? path.join('~', '.cache'), 'huggingface');
-  return path.resolve(expand(hfHome), 'hub');
+  return { cacheDir: path.resolve(expand(hfHome), 'hub'), origin: 'default' };
 }
 
-function cacheDirFrom(options) {
-  if (options.cacheDir == null) return resolveCacheDir();
-  if (typeof options.cacheDir !== 'string' || options.cacheDir === '') {
-    throw new TypeError('mlx-knife: cacheDir must be a non-empty string');
-  }
-  return path.resolve(options.cacheDir);
+/** The cache for these (checked) options: `cacheDir` names it explicitly, like `--cache-dir`. */
+function cacheLocationFrom(options) {
+  if (options.cacheDir === undefined) return resolveCacheLocation(process.env);
+  return { cacheDir: path.resolve(options.cacheDir), origin: '--cache-dir' };
 }
 
-function optional(value, name) {
-  if (value == null) return [];
-  if (typeof value !== 'string') throw new TypeError(`mlx-knife: ${name} must be a string`);
-  return [value];
-}
-
-function isDirectory(dir) {
+/** `null` for a usable folder (links followed, as the CLI does), else why not. */
+function cacheState(dir) {
   try {
-    return statSync(dir).isDirectory();
-  } catch {
-    return false;
+    return statSync(dir).isDirectory() ? null : 'not-a-directory';
+  } catch (e) {
+    return e && e.code === 'ENOTDIR' ? 'not-a-directory' : 'missing';
   }
+}
+
+function optional(value) {
+  return value === undefined ? [] : [value];
 }
 
 /**
@@ -479,7 +601,7 @@ async function invoke(command, positionals, flags, options) {
   const argv = positionals.some((value) => value.startsWith('-'))
     ? [command, ...flags, '--json', '--', ...positionals]
     : [command, ...positionals, ...flags, '--json'];
-  const { exitCode, stdout, stderr } = await run(argv, options);
+  const { exitCode, stdout, stderr } = await execute(argv, options);
   let envelope;
   try {
     envelope = JSON.parse(stdout.toString('utf8'));

@@ -598,35 +598,16 @@ fn incomplete(fs: &CacheFs, rel: &Path, name: &str, held: &BTreeSet<String>) -> 
 
 /// Every ref file: verbatim content (huggingface_hub does not strip), and its snapshot.
 fn audit_refs(fs: &CacheFs, folder: &str, findings: &mut Vec<Finding>) {
-    let refs_dir = layout::repo_dir(folder).join(layout::REFS_DIR);
-    let mut stack = vec![(refs_dir.clone(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let Ok(entries) = fs.read_dir(&dir) else {
-            continue;
-        };
-        for (name, kind) in entries {
-            let rel = dir.join(&name);
-            let ref_name = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}/{name}")
-            };
-            match kind {
-                Kind::Dir => stack.push((rel, ref_name)),
-                Kind::File => {
-                    if let Some(f) = check_ref(fs, folder, &rel, &ref_name) {
-                        findings.push(f);
-                    }
-                }
-                _ => {}
-            }
+    for r in crate::refs::ref_files(fs, folder) {
+        if let Some(f) = check_ref(fs, folder, &r) {
+            findings.push(f);
         }
     }
 }
 
-fn check_ref(fs: &CacheFs, folder: &str, rel: &Path, name: &str) -> Option<Finding> {
-    let path = rel_str(rel);
-    let raw = match fs.read_prefix(rel, 256) {
+fn check_ref(fs: &CacheFs, folder: &str, r: &crate::refs::RefFile) -> Option<Finding> {
+    let (path, name) = (rel_str(&r.path), r.name.as_str());
+    let raw = match r.read(fs) {
         Ok(b) => b,
         Err(e) => {
             return Some(finding(

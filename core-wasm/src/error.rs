@@ -20,13 +20,22 @@ pub enum CoreError {
     /// No cached model matches the spec.
     #[error("No model found matching '{0}'")]
     ModelNotFound(String),
-    /// The model matched, but none of its snapshots starts with the revision.
-    #[error("No model found matching '{spec}'")]
+    /// The model matched, but no ref of it has that name and none of its snapshots starts
+    /// with the revision.
+    #[error(
+        "No {} found matching '{spec}': {}",
+        if *plural { "models" } else { "model" },
+        revisions_hint(available, refs)
+    )]
     RevisionNotFound {
         /// The spec as given.
         spec: String,
+        /// `rm`'s wording ("No models found"), which scripts written for the reference match.
+        plural: bool,
         /// Snapshot names that exist.
         available: Vec<String>,
+        /// Ref names whose snapshot is cached.
+        refs: Vec<String>,
     },
     /// Several snapshots of the model start with the revision.
     #[error("Multiple revisions match '{spec}'")]
@@ -50,6 +59,20 @@ pub enum CoreError {
     /// The cache directory is missing (for commands that need one).
     #[error("Model cache directory does not exist")]
     CacheNotFound,
+    /// The cache the user named (`--cache-dir`, `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`)
+    /// is not there or not a folder.
+    #[error(
+        "Cache directory '{path}' (set by {origin}) {}",
+        if *not_a_directory { "is not a directory" } else { "does not exist" }
+    )]
+    CacheDirUnusable {
+        /// The path as the setting names it.
+        path: String,
+        /// The setting.
+        origin: &'static str,
+        /// Something is there, but not a folder.
+        not_a_directory: bool,
+    },
     /// `rm`: nothing matches (the reference's plural wording).
     #[error("No models found matching '{0}'")]
     NoModelsMatch(String),
@@ -117,6 +140,29 @@ pub enum CoreError {
     },
 }
 
+/// First 8 characters of each snapshot name, sorted (the reference's `available_hashes`).
+fn short_hashes(available: &[String]) -> Vec<String> {
+    let mut short: Vec<String> = available
+        .iter()
+        .map(|h| h.chars().take(8).collect())
+        .collect();
+    short.sort();
+    short
+}
+
+/// What a missing revision could have been instead, for the message.
+fn revisions_hint(available: &[String], refs: &[String]) -> String {
+    if available.is_empty() {
+        return "no revision of it is cached".to_owned();
+    }
+    let mut names = refs.to_vec();
+    names.extend(short_hashes(available));
+    format!(
+        "no such revision is cached (available: {})",
+        names.join(", ")
+    )
+}
+
 impl CoreError {
     /// The stable `error.type` of this error.
     pub fn code(&self) -> &'static str {
@@ -129,7 +175,7 @@ impl CoreError {
             Self::PermissionDenied(_) => "permission_denied",
             Self::DeletionFailed(_) => "deletion_failed",
             Self::AmbiguousMatch { .. } | Self::AmbiguousRevision { .. } => "ambiguous_match",
-            Self::CacheNotFound => "cache_not_found",
+            Self::CacheNotFound | Self::CacheDirUnusable { .. } => "cache_not_found",
             Self::CacheUnreadable(_) => "cache_unreadable",
             Self::Io { .. } => "InternalError",
             Self::InvalidName(_) => "ValidationError",
@@ -163,14 +209,11 @@ impl CoreError {
                 _ => None,
             },
             available_hashes: match self {
-                Self::RevisionNotFound { available, .. } => {
-                    let mut short: Vec<String> = available
-                        .iter()
-                        .map(|h| h.chars().take(8).collect())
-                        .collect();
-                    short.sort();
-                    Some(short)
-                }
+                Self::RevisionNotFound { available, .. } => Some(short_hashes(available)),
+                _ => None,
+            },
+            available_refs: match self {
+                Self::RevisionNotFound { refs, .. } => Some(refs.clone()),
                 _ => None,
             },
         }

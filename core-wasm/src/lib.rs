@@ -20,10 +20,12 @@ pub mod fs;
 pub mod health;
 pub mod json;
 pub mod layout;
+pub mod location;
 pub mod manifest;
 pub mod model;
 pub mod naming;
 pub mod protocol;
+pub mod refs;
 pub mod removal;
 pub mod render;
 pub mod request;
@@ -61,7 +63,7 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         Ok(r) => r,
         Err(e) => return usage_error(argv, &e, json),
     };
-    let fs = fs::CacheFs::new(root);
+    let fs = fs::CacheFs::new(root).with_location(req.cache.clone());
     if let request::Command::Pull(args) = &req.command
         && args.plan
     {

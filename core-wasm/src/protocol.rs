@@ -75,6 +75,9 @@ pub struct ErrorBody {
     /// Short hashes of the revisions that exist, when a revision was not found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available_hashes: Option<Vec<String>>,
+    /// Ref names (branches, tags) whose snapshot is cached, when a revision was not found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_refs: Option<Vec<String>>,
 }
 
 /// The envelope every command prints: `{status, command, data, error}`.

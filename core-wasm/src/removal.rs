@@ -46,6 +46,33 @@ pub fn locks(fs: &CacheFs, folder: &str) -> Vec<Lock> {
         .collect()
 }
 
+/// The locks that stop `rm` without `-f`. A lock matters only while a download is
+/// writing: one a live process holds blocks; one that cannot be probed here (Node outside
+/// Linux, a runtime without flock) blocks only while the repo has an interrupted or running
+/// download (`blobs/*.incomplete`, both namings), since huggingface_hub never deletes its
+/// lock files and every finished model keeps them.
+pub fn blocking_locks(fs: &CacheFs, folder: &str) -> Vec<Lock> {
+    let all = locks(fs, folder);
+    let unknown_blocks =
+        all.iter().any(|l| l.state == LockState::Unknown) && has_incomplete_download(fs, folder);
+    all.into_iter()
+        .filter(|l| match l.state {
+            LockState::Held => true,
+            LockState::Unknown => unknown_blocks,
+            LockState::Free => false,
+        })
+        .collect()
+}
+
+/// Whether `blobs/` holds a partial download (`<etag>.incomplete` or
+/// `<etag>.<8hex>.incomplete`).
+pub fn has_incomplete_download(fs: &CacheFs, folder: &str) -> bool {
+    fs.read_dir(&layout::blobs_dir(folder))
+        .unwrap_or_default()
+        .iter()
+        .any(|(name, _)| name.ends_with(".incomplete"))
+}
+
 /// What a removal does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -276,26 +303,14 @@ fn drop_manifest_line(fs: &CacheFs, payload: &Path, line: &str) -> Result<(), Co
 
 /// Refs (files under `refs/`, nested) whose trimmed content is `commit`.
 fn refs_naming(fs: &CacheFs, folder: &str, commit: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![layout::repo_dir(folder).join(layout::REFS_DIR)];
-    while let Some(dir) = stack.pop() {
-        for (name, kind) in fs.read_dir(&dir).unwrap_or_default() {
-            let rel = dir.join(name);
-            match kind {
-                Kind::Dir => stack.push(rel),
-                Kind::File => {
-                    let names_it = fs
-                        .read_prefix(&rel, 256)
-                        .is_ok_and(|b| String::from_utf8_lossy(&b).trim() == commit);
-                    if names_it {
-                        out.push(rel);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    out
+    crate::refs::ref_files(fs, folder)
+        .into_iter()
+        .filter(|r| {
+            r.read(fs)
+                .is_ok_and(|b| String::from_utf8_lossy(&b).trim() == commit)
+        })
+        .map(|r| r.path)
+        .collect()
 }
 
 /// The repo blobs a snapshot's links point to (one hop).

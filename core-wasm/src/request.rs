@@ -14,6 +14,8 @@ pub struct Request {
     pub program: String,
     /// Whether `--json` was given.
     pub json: bool,
+    /// Where the host found the cache (its options before the command), if it said.
+    pub cache: Option<crate::location::Location>,
     /// What to run.
     pub command: Command,
 }
@@ -109,11 +111,9 @@ pub fn program_name(argv: &[String]) -> String {
 pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let program = program_name(argv);
     let json = wants_json(argv);
-    let mut rest = argv
-        .iter()
-        .skip(1)
-        .map(String::as_str)
-        .filter(|a| *a != "--json");
+    let mut args: Vec<String> = argv.iter().skip(1).cloned().collect();
+    let cache = crate::location::extract(&mut args)?;
+    let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
             CoreError::NoCommand
@@ -181,6 +181,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     Ok(Request {
         program,
         json,
+        cache,
         command,
     })
 }

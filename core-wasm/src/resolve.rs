@@ -3,12 +3,14 @@
 //! Order (PRODUCT.md difference 2): the exact `org/name`; then `mlx-community/<name>` when
 //! that repo is cached; then a unique exact short name (the part after the last `/`,
 //! case-insensitive); then a case-insensitive substring of `org/name`. Several substring
-//! matches are ambiguous, listed sorted. `@rev` is applied after the repo is known, as a
-//! prefix of that repo's snapshot names only (difference 3). Only explicit paths (`./x`,
+//! matches are ambiguous, listed sorted. `@rev` is applied after the repo is known, to that
+//! repo only (difference 3): a branch or tag name from its `refs/` whose snapshot is
+//! cached, else a prefix of its snapshot names. Only explicit paths (`./x`,
 //! `../x`, `/x`, `.`, `..`) mean local folders; they are never looked up in the cache.
 
 use crate::error::CoreError;
 use crate::fs::CacheFs;
+use crate::refs;
 use crate::scan::{CacheInfo, CachedRepo};
 use crate::snapshot;
 
@@ -71,18 +73,22 @@ pub enum Resolution {
         revision: Option<String>,
         /// How the name matched.
         kind: MatchKind,
+        /// Whether `@rev` was a ref name (a branch or tag) rather than a commit prefix.
+        by_ref: bool,
     },
     /// Several repos match the name; sorted names.
     Ambiguous(Vec<String>),
     /// The repo matched but several of its snapshots start with the revision.
     AmbiguousRevision(Vec<String>),
-    /// The name matched a repo, but no snapshot starts with the revision: the snapshot
-    /// names that exist.
+    /// The name matched a repo, but no ref of it has that name and no snapshot starts
+    /// with the revision: what exists instead.
     RevisionNotFound {
         /// The repo.
         repo: CachedRepo,
         /// Its snapshot folder names.
         available: Vec<String>,
+        /// Its ref names whose snapshot is cached, sorted.
+        refs: Vec<String>,
     },
     /// Nothing matches (also: empty names and explicit paths).
     NotFound,
@@ -103,9 +109,13 @@ impl Resolution {
                 spec: spec.to_owned(),
                 matches,
             }),
-            Self::RevisionNotFound { available, .. } => Err(CoreError::RevisionNotFound {
+            Self::RevisionNotFound {
+                available, refs, ..
+            } => Err(CoreError::RevisionNotFound {
                 spec: spec.to_owned(),
+                plural: false,
                 available,
+                refs,
             }),
         }
     }
@@ -132,9 +142,24 @@ pub fn resolve(fs: &CacheFs, info: &CacheInfo, spec: &str) -> Resolution {
             repo: repo.clone(),
             revision: None,
             kind,
+            by_ref: false,
         };
     };
     let snapshots = snapshot::list_snapshots(fs, &repo.folder).unwrap_or_default();
+    let cached = |commit: &str| snapshots.iter().any(|s| s.revision == commit);
+    // Refs are matched by name from the listing, so the typed text never becomes a path.
+    let refs: Vec<(String, String)> = refs::named_commits(fs, &repo.folder)
+        .into_iter()
+        .filter(|(_, commit)| cached(commit))
+        .collect();
+    if let Some((_, commit)) = refs.iter().find(|(name, _)| name == rev) {
+        return Resolution::Found {
+            repo: repo.clone(),
+            revision: Some(commit.clone()),
+            kind,
+            by_ref: true,
+        };
+    }
     let mut matching: Vec<&str> = snapshots
         .iter()
         .map(|s| s.revision.as_str())
@@ -146,10 +171,12 @@ pub fn resolve(fs: &CacheFs, info: &CacheInfo, spec: &str) -> Resolution {
             repo: repo.clone(),
             revision: Some((*one).to_owned()),
             kind,
+            by_ref: false,
         },
         [] => Resolution::RevisionNotFound {
             repo: repo.clone(),
             available: snapshots.into_iter().map(|s| s.revision).collect(),
+            refs: refs.into_iter().map(|(name, _)| name).collect(),
         },
         many => Resolution::AmbiguousRevision(many.iter().map(|s| (*s).to_owned()).collect()),
     }

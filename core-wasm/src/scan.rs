@@ -41,6 +41,10 @@ impl CacheInfo {
 /// exists but cannot be listed is an error (an empty answer would be a lie).
 pub fn scan_cache(fs: &CacheFs) -> Result<CacheInfo, CoreError> {
     if !fs.root_exists() {
+        // A cache the user named must be there; only the default location may be absent.
+        if let Some(location) = fs.location() {
+            location.check()?;
+        }
         return Ok(CacheInfo::default());
     }
     let mut info = CacheInfo {

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use core_wasm::location::{Location, Origin, State};
+
 /// Names of the environment variables this tool reads.
 pub struct EnvVars;
 
@@ -117,22 +119,52 @@ pub fn expand_tilde(path: &str, home: Option<&Path>) -> PathBuf {
 ///
 /// Empty values count as unset; `~` is expanded everywhere.
 pub fn resolve_cache_dir(cli: Option<&Path>, var: impl Fn(&str) -> Option<String>) -> PathBuf {
+    resolve_cache_location(cli, var).0
+}
+
+/// [`resolve_cache_dir`], and which setting named the folder (a named one must exist).
+pub fn resolve_cache_location(
+    cli: Option<&Path>,
+    var: impl Fn(&str) -> Option<String>,
+) -> (PathBuf, Origin) {
     let get = |name: &str| var(name).filter(|v| !v.is_empty());
     let home = get(EnvVars::HOME).map(PathBuf::from);
     let expand = |v: String| expand_tilde(&v, home.as_deref());
     if let Some(dir) = cli {
-        return expand(dir.to_string_lossy().into_owned());
+        return (expand(dir.to_string_lossy().into_owned()), Origin::Flag);
     }
-    if let Some(v) = get(EnvVars::HF_HUB_CACHE).or_else(|| get(EnvVars::HUGGINGFACE_HUB_CACHE)) {
-        return expand(v);
+    if let Some(v) = get(EnvVars::HF_HUB_CACHE) {
+        return (expand(v), Origin::HfHubCache);
+    }
+    if let Some(v) = get(EnvVars::HUGGINGFACE_HUB_CACHE) {
+        return (expand(v), Origin::HuggingfaceHubCache);
     }
     if let Some(v) = get(EnvVars::HF_HOME) {
-        return expand(v).join("hub");
+        return (expand(v).join("hub"), Origin::Default);
     }
     let cache_home = get(EnvVars::XDG_CACHE_HOME)
         .map(expand)
         .unwrap_or_else(|| home.clone().unwrap_or_default().join(".cache"));
-    cache_home.join("huggingface").join("hub")
+    (cache_home.join("huggingface").join("hub"), Origin::Default)
+}
+
+/// What the guest is told about the cache folder: where it came from and whether it is a
+/// usable folder (the guest cannot look outside its preopen). Links are followed, as
+/// every other tool reading the cache would.
+pub fn cache_location(dir: &Path, origin: Origin) -> Location {
+    let unusable = match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => None,
+        Ok(_) => Some(State::NotADirectory),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Some(State::NotADirectory),
+        Err(_) => Some(State::Missing),
+    };
+    // Absolute, as the npm package reports it (`path.resolve`), so messages agree.
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    Location {
+        origin,
+        path: shown.to_string_lossy().into_owned(),
+        unusable,
+    }
 }
 
 /// Where compiled modules are cached: `MLXK_MODULE_CACHE`, else
@@ -176,6 +208,18 @@ mod tests {
             PathBuf::from("/cli")
         );
         assert_eq!(resolve_cache_dir(None, env(&all)), PathBuf::from("/a"));
+        assert_eq!(
+            resolve_cache_location(None, env(&all)).1,
+            Origin::HfHubCache
+        );
+        assert_eq!(
+            resolve_cache_location(None, env(&all[2..])).1,
+            Origin::HuggingfaceHubCache
+        );
+        assert_eq!(
+            resolve_cache_location(None, env(&all[3..])).1,
+            Origin::Default
+        );
         assert_eq!(resolve_cache_dir(None, env(&all[2..])), PathBuf::from("/b"));
         assert_eq!(
             resolve_cache_dir(None, env(&all[3..])),

@@ -30,9 +30,12 @@ pub fn main_with(json_default: bool) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err, wants_json).into(),
     };
+    let (cache_dir, cache_origin) =
+        env::resolve_cache_location(cli.cache_dir.as_deref(), |k| std::env::var(k).ok());
     let ctx = Context {
         program,
-        cache_dir: env::resolve_cache_dir(cli.cache_dir.as_deref(), |k| std::env::var(k).ok()),
+        cache_dir,
+        cache_origin,
         json: json_default || cli.json,
     };
     let status = if cli.version {
@@ -82,7 +85,14 @@ fn usage_error(err: &clap::Error, json: bool) -> ExitStatus {
         let env = Envelope::failure(None, body, serde_json::Value::Null);
         printer::stdout(&core_wasm::json::to_python_json(&env));
     } else {
-        printer::stderr(err.render().ansi().to_string().as_bytes());
+        let styled = err.render();
+        let text = if printer::stderr_wants_color() {
+            styled.ansi().to_string()
+        } else {
+            // `Display` of clap's styled text drops the escapes.
+            styled.to_string()
+        };
+        printer::stderr(text.as_bytes());
     }
     ExitStatus::Usage
 }

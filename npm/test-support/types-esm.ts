@@ -1,6 +1,6 @@
 // Compile-only check of index.d.ts as an ESM consumer sees it (`npm run typecheck`).
-import { health, list, resolveCacheDir, run, show, version } from 'mlx-knife';
-import type { Envelope, ListData, MlxKnifeError, ModelObject } from 'mlx-knife';
+import { health, list, resolveCacheDir, rm, run, show, version } from 'mlx-knife';
+import type { Envelope, InvalidOptionError, ListData, MlxKnifeError, ModelObject } from 'mlx-knife';
 
 async function main(): Promise<void> {
   const listed: Envelope<ListData> = await list({ pattern: 'llama', all: true, cacheDir: resolveCacheDir() });
@@ -42,5 +42,31 @@ async function main(): Promise<void> {
 
   // @ts-expect-error `model` is required by show()
   await show({});
+
+  // Misspelt and mistyped options are compile errors, not silent no-ops.
+  // @ts-expect-error the option is `dryRun`
+  await rm({ model: 'org/name', dry_run: true });
+  // @ts-expect-error the option is `dryRun`
+  await rm({ model: 'org/name', dryrun: true });
+  // @ts-expect-error `all` is a boolean
+  await list({ all: 'yes' });
+  // @ts-expect-error `cacheDir` is a string
+  await list({ cacheDir: 42 });
+  // @ts-expect-error options are an object, not the model name
+  await show('org/name');
+  // @ts-expect-error `version` takes only the common options
+  await version({ deep: true });
+  // @ts-expect-error run() has no `throwOnError`
+  await run(['list'], { throwOnError: true });
+  await rm({ model: 'org/name', dryRun: true, force: false });
+
+  try {
+    await rm({ model: 'org/name' });
+  } catch (e) {
+    const error = e as InvalidOptionError;
+    const code: 'ERR_MLXK_INVALID_OPTION' = error.code;
+    void code;
+    void error.option;
+  }
 }
 void main;

@@ -1,7 +1,8 @@
 //! Build orchestration. The guest module must exist before the host embeds it, and a
 //! nested cargo inside a build script deadlocks on the target dir, so the order lives here:
 //!
-//! - `cargo xtask build`: the wasm guest, its copy in `npm/`, then the `mlxk` binaries.
+//! - `cargo xtask build`: the wasm guest, the npm package's generated files (its copy of
+//!   the guest, the CommonJS twin and its types), then the `mlxk` binaries.
 //! - `cargo xtask run -- <args>`: build, then run `mlxk <args>`.
 //! - `cargo xtask test`: build, then every check and test: formatting, clippy, the Rust
 //!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
@@ -98,11 +99,12 @@ fn build() -> Result {
         "--target",
         WASM_TARGET,
     ]))?;
-    let wasm = target_dir()
-        .join(WASM_TARGET)
-        .join("release/core-wasm.wasm");
-    std::fs::copy(&wasm, root().join("npm/core.wasm"))
-        .map_err(|e| format!("copy {} to npm/: {e}", wasm.display()))?;
+    // The npm package's generated files: core.wasm, index.cjs and index.d.cts.
+    status(
+        Command::new("node")
+            .arg("scripts/build.mjs")
+            .current_dir(root().join("npm")),
+    )?;
     // The fallback module for stock WASI runtimes (no `mlxk_host_v1` imports), in its
     // own target dir so it never overwrites the shipped one.
     status(

@@ -12,7 +12,6 @@ use crate::protocol::{CommandName, Envelope, ErrorBody, PullData, PullPlan, to_v
 use crate::request::PullArgs;
 use crate::resolve::{self, Resolution};
 use crate::scan::{self, CachedRepo};
-use crate::snapshot;
 
 /// The reference's suffix of a `requires_confirmation` message.
 pub const RESUME_HINT: &str = "Use --force-resume to attempt resume or 'mlxk rm' to delete.";
@@ -78,8 +77,19 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
         reply(data, None)
     };
     match resolution {
-        Resolution::Found { repo, revision, .. } => {
-            let remote = revision.clone();
+        Resolution::Found {
+            repo,
+            revision,
+            by_ref,
+            ..
+        } => {
+            // A branch or tag is fetched again by its name (it may have moved); a commit
+            // prefix by the full commit.
+            let remote = if by_ref {
+                wanted.map(str::to_owned)
+            } else {
+                revision.clone()
+            };
             cached(repo, revision, remote.as_deref().or(wanted))
         }
         Resolution::Ambiguous(matches) | Resolution::AmbiguousRevision(matches) => {
@@ -90,19 +100,8 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
             };
             reply(data, Some(&e))
         }
-        Resolution::RevisionNotFound { repo, available } => {
-            // A branch or tag huggingface_hub recorded (`refs/<rev>`) whose snapshot is
-            // here is cached under that name, as its offline mode would answer; anything
-            // else is fetched.
-            let by_ref = wanted
-                .filter(|rev| fetch::is_safe_ref_name(rev))
-                .and_then(|rev| snapshot::read_ref(fs, &repo.folder, rev))
-                .filter(|commit| available.contains(commit));
-            match by_ref {
-                Some(commit) => cached(repo, Some(commit), wanted),
-                None => fetch(&repo.repo_id, wanted),
-            }
-        }
+        // Not in the cache under that name or prefix: the Hub may have it.
+        Resolution::RevisionNotFound { repo, .. } => fetch(&repo.repo_id, wanted),
         Resolution::NotFound => {
             let name = resolve::parse_spec(spec).name.trim();
             match fetch::validate_repo_id(name) {

@@ -2,7 +2,6 @@
 //! matches (reference §1.8, §6), then remove what [`crate::removal`] decides.
 
 use super::Outcome;
-use crate::capability::LockState;
 use crate::error::CoreError;
 use crate::fs::CacheFs;
 use crate::protocol::{CommandName, Envelope, RmData, to_value};
@@ -43,6 +42,7 @@ pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
             repo,
             revision,
             kind,
+            ..
         } => (repo, revision, kind),
         Resolution::Ambiguous(matches) | Resolution::AmbiguousRevision(matches) => {
             let e = CoreError::AmbiguousMatch {
@@ -56,7 +56,11 @@ pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
             };
             return failure(&e, data);
         }
-        Resolution::RevisionNotFound { repo, .. } => {
+        Resolution::RevisionNotFound {
+            repo,
+            available,
+            refs,
+        } => {
             // A revision whose removal was interrupted has lost its snapshot but kept
             // its tree file: finishing the job is what a rerun is for.
             let rev = resolve::parse_spec(spec).revision.unwrap_or_default();
@@ -66,7 +70,19 @@ pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
                 .collect();
             match left.as_slice() {
                 [one] => (repo, Some(one.clone()), MatchKind::Exact),
-                _ => return failure(&CoreError::NoModelsMatch(spec.to_owned()), base()),
+                _ => {
+                    let e = CoreError::RevisionNotFound {
+                        spec: spec.to_owned(),
+                        plural: true,
+                        available,
+                        refs,
+                    };
+                    let data = RmData {
+                        model: Some(repo.repo_id),
+                        ..base()
+                    };
+                    return failure(&e, data);
+                }
             }
         }
         Resolution::NotFound => {
@@ -78,11 +94,10 @@ pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
         ..base()
     };
 
-    // Only a lock of this exact repo that a live process holds (or one that cannot be
-    // probed here) blocks; `-f` overrides.
-    let blocking: Vec<String> = removal::locks(fs, &repo.folder)
+    // Only a lock of this exact repo that a live process holds (or, where locks cannot
+    // be probed, any lock while a download is unfinished) blocks; `-f` overrides.
+    let blocking: Vec<String> = removal::blocking_locks(fs, &repo.folder)
         .into_iter()
-        .filter(|l| l.state != LockState::Free)
         .map(|l| l.path.to_string_lossy().into_owned())
         .collect();
     if !blocking.is_empty() && !args.force {

@@ -68,6 +68,8 @@ pub struct CacheFs {
     /// Keyed by the raw path bytes: `Path`'s own hash parses components, which costs
     /// more than the lookup saves on the hot path.
     dirs: RefCell<HashMap<OsString, Rc<Dir>>>,
+    /// Where the host found the root, when it said.
+    location: Option<crate::location::Location>,
 }
 
 impl CacheFs {
@@ -76,7 +78,20 @@ impl CacheFs {
         Self {
             root: root.into(),
             dirs: RefCell::new(HashMap::new()),
+            location: None,
         }
+    }
+
+    /// The same access, knowing where the host found the root.
+    #[must_use]
+    pub fn with_location(mut self, location: Option<crate::location::Location>) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// Where the host found the root, when it said.
+    pub fn location(&self) -> Option<&crate::location::Location> {
+        self.location.as_ref()
     }
 
     /// The root this handle reads.

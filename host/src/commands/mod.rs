@@ -55,6 +55,8 @@ pub struct Context {
     pub program: String,
     /// The resolved hub cache.
     pub cache_dir: PathBuf,
+    /// Which setting named it.
+    pub cache_origin: core_wasm::location::Origin,
     /// JSON output.
     pub json: bool,
 }
@@ -128,6 +130,9 @@ pub fn capture_guest(
     work: Work,
 ) -> Result<GuestOutput, GuestFailure> {
     let mut argv = vec![ctx.program.clone()];
+    if access != Access::None {
+        argv.extend(env::cache_location(&ctx.cache_dir, ctx.cache_origin).to_args());
+    }
     argv.append(&mut args);
     if ctx.json {
         argv.push("--json".into());
@@ -167,6 +172,7 @@ pub fn report_failure(ctx: &Context, command: CommandName, failure: &GuestFailur
             message: failure.to_string(),
             matches: None,
             available_hashes: None,
+            available_refs: None,
         };
         let env = Envelope::failure(Some(command), body, serde_json::Value::Null);
         printer::stdout(&core_wasm::json::to_python_json(&env));

@@ -77,6 +77,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> ExitStatus {
                                 message: data.message.clone(),
                                 matches: None,
                                 available_hashes: None,
+                                available_refs: None,
                             };
                             return emit(ctx, data, Some(body));
                         }
