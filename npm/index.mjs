@@ -585,7 +585,12 @@ function cacheState(dir) {
   try {
     return statSync(dir).isDirectory() ? null : 'not-a-directory';
   } catch (e) {
-    return e && e.code === 'ENOTDIR' ? 'not-a-directory' : 'missing';
+    if (e && e.code === 'ENOTDIR') return 'not-a-directory';
+    try {
+      return statSync(path.dirname(dir)).isDirectory() ? 'missing' : 'missing-parent';
+    } catch {
+      return 'missing-parent';
+    }
   }
 }
 

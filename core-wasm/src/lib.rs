@@ -63,7 +63,9 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         Ok(r) => r,
         Err(e) => return usage_error(argv, &e, json),
     };
-    let fs = fs::CacheFs::new(root).with_location(req.cache.clone());
+    // `pull` fills the cache, so it may create a named one (see `location`).
+    let creates = matches!(req.command, request::Command::Pull(_));
+    let fs = fs::CacheFs::new(root).with_location(req.cache.clone(), creates);
     if let request::Command::Pull(args) = &req.command
         && args.plan
     {

@@ -1,11 +1,14 @@
 //! Where the host found the cache, and the one rule that depends on it: a cache the user
 //! named (`--cache-dir`, `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`) must exist, so a typo
 //! never reads as an empty cache; only the default location may be absent (a machine
-//! that never downloaded anything).
+//! that never downloaded anything). `pull`, whose job is to fill a cache, may create a
+//! named one whose parent folder exists (as `mkdir` would, not `mkdir -p`): a first
+//! `HF_HUB_CACHE=/data/hf mlxk pull` works, a typo deeper in the path does not.
 //!
 //! The guest cannot see outside its preopen, so the host reports three facts on the
 //! command line, before the command: `--cache-origin=<origin>`, `--cache-path=<path>` (for
-//! messages only) and, when the path is unusable, `--cache-state=missing|not-a-directory`.
+//! messages only) and, when the path is unusable,
+//! `--cache-state=missing|missing-parent|not-a-directory`.
 
 use crate::error::CoreError;
 
@@ -61,8 +64,10 @@ impl Origin {
 /// Why the path cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    /// Nothing is there.
+    /// Nothing is there; its parent is a folder.
     Missing,
+    /// Nothing is there, nor is its parent folder.
+    MissingParent,
     /// Something is there, but not a folder.
     NotADirectory,
 }
@@ -72,13 +77,14 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Missing => "missing",
+            Self::MissingParent => "missing-parent",
             Self::NotADirectory => "not-a-directory",
         }
     }
 
     /// From the wire name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Missing, Self::NotADirectory]
+        [Self::Missing, Self::MissingParent, Self::NotADirectory]
             .into_iter()
             .find(|st| st.as_str() == s)
     }
@@ -108,9 +114,11 @@ impl Location {
         args
     }
 
-    /// The error a command reports instead of an empty answer, if any.
-    pub fn check(&self) -> Result<(), CoreError> {
+    /// The error a command reports instead of an empty answer, if any; `creates` is for
+    /// the command that may make the folder itself (`pull`).
+    pub fn check(&self, creates: bool) -> Result<(), CoreError> {
         match self.unusable {
+            Some(State::Missing) if creates => Ok(()),
             Some(state) if self.origin.is_explicit() => Err(CoreError::CacheDirUnusable {
                 path: self.path.clone(),
                 origin: self.origin.as_str(),
@@ -160,12 +168,23 @@ mod tests {
         args.push("list".into());
         assert_eq!(extract(&mut args).unwrap(), Some(loc.clone()));
         assert_eq!(args, ["list"]);
-        assert_eq!(loc.check().unwrap_err().code(), "cache_not_found");
+        assert_eq!(loc.check(true).unwrap_err().code(), "cache_not_found");
+        let missing = Location {
+            unusable: Some(State::Missing),
+            ..loc.clone()
+        };
+        assert!(missing.check(false).is_err());
+        assert!(missing.check(true).is_ok(), "pull makes it");
+        let deeper = Location {
+            unusable: Some(State::MissingParent),
+            ..loc.clone()
+        };
+        assert!(deeper.check(true).is_err());
         let default = Location {
             origin: Origin::Default,
             ..loc
         };
-        assert!(default.check().is_ok());
+        assert!(default.check(false).is_ok());
         assert!(extract(&mut vec!["--cache-origin=nope".into()]).is_err());
     }
 }

@@ -43,7 +43,7 @@ pub fn scan_cache(fs: &CacheFs) -> Result<CacheInfo, CoreError> {
     if !fs.root_exists() {
         // A cache the user named must be there; only the default location may be absent.
         if let Some(location) = fs.location() {
-            location.check()?;
+            location.check(fs.creates_cache())?;
         }
         return Ok(CacheInfo::default());
     }

@@ -156,7 +156,8 @@ pub fn cache_location(dir: &Path, origin: Origin) -> Location {
         Ok(m) if m.is_dir() => None,
         Ok(_) => Some(State::NotADirectory),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Some(State::NotADirectory),
-        Err(_) => Some(State::Missing),
+        Err(_) if dir.parent().is_some_and(Path::is_dir) => Some(State::Missing),
+        Err(_) => Some(State::MissingParent),
     };
     // Absolute, as the npm package reports it (`path.resolve`), so messages agree.
     let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());

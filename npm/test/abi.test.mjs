@@ -42,7 +42,12 @@ async function argvOf(call) {
     (e) => e,
   );
   assert.equal(error.code, 'InternalError');
-  return error.stdout.toString('utf8').split('\0').slice(0, -1);
+  return withoutLocation(error.stdout.toString('utf8').split('\0').slice(0, -1));
+}
+
+/** argv without the cache location the wrapper puts before the command (core-wasm's location.rs). */
+function withoutLocation(argv) {
+  return argv.filter((arg, i) => i === 0 || !/^--cache-(origin|path|state)=/.test(arg));
 }
 
 test('argv is exactly the CLI argv, always with --json', async () => {
@@ -68,9 +73,27 @@ test('argv is exactly the CLI argv, always with --json', async () => {
   assert.deepEqual(await argvOf(() => core.list({ cacheDir, pattern: '-4bit', all: true })), [
     'mlxk', 'list', '--all', '--json', '--', '-4bit',
   ]);
-  // run() passes argv through untouched.
+  // run() passes argv through untouched, after where the cache came from.
   const raw = await core.run(['list', 'x', '--all'], { cacheDir });
-  assert.equal(raw.stdout.toString('utf8'), 'mlxk\0list\0x\0--all\0');
+  assert.equal(
+    raw.stdout.toString('utf8'),
+    `mlxk\0--cache-origin=--cache-dir\0--cache-path=${cacheDir}\0list\0x\0--all\0`,
+  );
+  const missing = path.join(cacheDir, 'nope');
+  const none = await core.run(['list'], { cacheDir: missing });
+  assert.equal(
+    none.stdout.toString('utf8'),
+    `mlxk\0--cache-origin=--cache-dir\0--cache-path=${missing}\0--cache-state=missing\0list\0`,
+  );
+  const saved = process.env.HF_HUB_CACHE;
+  process.env.HF_HUB_CACHE = cacheDir;
+  try {
+    const fromEnv = await core.run(['list']);
+    assert.match(fromEnv.stdout.toString('utf8'), /^mlxk\0--cache-origin=HF_HUB_CACHE\0/);
+  } finally {
+    if (saved === undefined) delete process.env.HF_HUB_CACHE;
+    else process.env.HF_HUB_CACHE = saved;
+  }
 });
 
 test('the environment is empty', async () => {
@@ -103,7 +126,7 @@ test('exit code, stdout and stderr come back from run()', async () => {
   const result = await core.run(['health'], { cacheDir: cache.hub });
   assert.equal(result.exitCode, 1);
   assert.ok(Buffer.isBuffer(result.stdout) && Buffer.isBuffer(result.stderr));
-  assert.equal(result.stdout.toString('utf8'), 'mlxk\0health\0');
+  assert.deepEqual(withoutLocation(result.stdout.toString('utf8').split('\0').slice(0, -1)), ['mlxk', 'health']);
   assert.equal(result.stderr.toString('utf8'), 'diagnostic text');
 });
 

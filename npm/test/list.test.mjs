@@ -52,11 +52,28 @@ test('list flags do not change the JSON', async () => {
   assert.deepEqual(flagged, plain);
 });
 
-test('a missing cache dir is an empty success', async () => {
-  const envelope = await list({ cacheDir: path.join(cache.root, 'does-not-exist') });
-  assert.equal(envelope.status, 'success');
-  assert.equal(envelope.data.count, 0);
-  assert.deepEqual(envelope.data.models, []);
+test('a cacheDir that does not exist is cache_not_found, naming it', async () => {
+  const missing = path.join(cache.root, 'does-not-exist');
+  const envelope = await list({ cacheDir: missing });
+  assert.equal(envelope.status, 'error');
+  assert.equal(envelope.error.type, 'cache_not_found');
+  assert.equal(envelope.error.message, `Cache directory '${missing}' (set by --cache-dir) does not exist`);
+});
+
+test('a missing default cache is an empty success', async () => {
+  const home = path.join(cache.root, 'empty-home');
+  const saved = { ...process.env };
+  for (const name of ['HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HOME', 'XDG_CACHE_HOME']) delete process.env[name];
+  process.env.HOME = home;
+  try {
+    const envelope = await list();
+    assert.equal(envelope.status, 'success');
+    assert.equal(envelope.data.count, 0);
+    assert.deepEqual(envelope.data.models, []);
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
 });
 
 test('a relative cacheDir is resolved against the working directory', async () => {

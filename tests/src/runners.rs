@@ -119,6 +119,8 @@ pub fn cli_json(args: &[&str], cache: &Path) -> (i32, Value) {
 /// Runs the core in-process, natively, on `cache` (argv excludes the program name).
 pub fn native(args: &[&str], cache: &Path) -> Run {
     let mut argv = vec!["mlxk".to_owned()];
+    // What the CLI tells the guest about `--cache-dir cache`.
+    argv.extend(mlxk_host::env::cache_location(cache, core_wasm::location::Origin::Flag).to_args());
     argv.extend(args.iter().map(|s| (*s).to_owned()));
     // Fixtures are dated years back, so any recent `now` renders the same dates.
     let now = UNIX_EPOCH + Duration::from_secs(crate::fixture::now_secs());
@@ -137,8 +139,42 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The `pure-hash` build of the core: no `mlxk_host_v1` imports.
+pub fn pure_module() -> PathBuf {
+    let path = target_dir().join("pure-hash/wasm32-wasip1/release/core-wasm.wasm");
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo xtask build` builds the pure-hash module",
+        path.display()
+    );
+    path
+}
+
+/// Runs the `pure-hash` module the way a stock runtime would (bare node:wasi, the cache
+/// as `/cache`, nothing else).
+pub fn stock(cache: &Path, args: &[&str]) -> Run {
+    let out = Command::new("node")
+        .arg("--no-warnings")
+        .arg(repo_root().join("tests/node/run-stock.mjs"))
+        .arg(pure_module())
+        .arg(cache)
+        .args(args)
+        .output()
+        .expect("node runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
 /// Runs every case through the npm package in one Node process.
 pub fn node_batch(cases: &[(Vec<String>, PathBuf)]) -> Vec<Run> {
+    node_batch_with(cases, &[])
+}
+
+/// [`node_batch`] with extra environment variables for the Node process.
+pub fn node_batch_with(cases: &[(Vec<String>, PathBuf)], env: &[(&str, &str)]) -> Vec<Run> {
     let input = Value::Array(
         cases
             .iter()
@@ -148,6 +184,7 @@ pub fn node_batch(cases: &[(Vec<String>, PathBuf)]) -> Vec<Run> {
     let script = repo_root().join("tests/node/run-cases.mjs");
     let mut child = Command::new("node")
         .arg(script)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

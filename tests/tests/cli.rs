@@ -151,13 +151,14 @@ fn cache_location_follows_huggingface_hub_precedence() {
 
 #[test]
 fn a_missing_cache_is_an_empty_success_and_is_not_created() {
-    // mlxk-reference §9 items 16, 69; issue #21.
+    // mlxk-reference §9 items 16, 69; issue #21. HF_HOME derives the cache (`hub/`), so a
+    // missing one is the reference's empty cache; a named one must exist (safety.rs).
     let tmp = tempfile::tempdir().unwrap();
-    let missing = tmp.path().join("nope/hub");
-    let run = cli(&["list", "--json"], Some(&missing));
+    let home = tmp.path().join("nope");
+    let run = tests::runners::cli_with("mlxk", &["list", "--json"], None, &[("HF_HOME", &home)]);
     assert_eq!(run.code, 0);
     assert_eq!(run.json()["data"]["count"], 0);
-    assert!(!missing.exists());
+    assert!(!home.exists());
 }
 
 #[test]

@@ -3,39 +3,13 @@
 //! locks. And the CLI shows progress for an audit on a terminal, never off one.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tests::fixture::etag;
-use tests::{CacheFixture, Run, cli, repo_root, safetensors, target_dir, zoo};
+use tests::runners::stock;
+use tests::{CacheFixture, Run, cli, safetensors, target_dir, zoo};
 
 const REV: &str = "1111111111111111111111111111111111111111";
-
-fn pure_module() -> PathBuf {
-    let path = target_dir().join("pure-hash/wasm32-wasip1/release/core-wasm.wasm");
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo xtask build` builds the pure-hash module",
-        path.display()
-    );
-    path
-}
-
-fn stock(cache: &Path, args: &[&str]) -> Run {
-    let out = Command::new("node")
-        .arg("--no-warnings")
-        .arg(repo_root().join("tests/node/run-stock.mjs"))
-        .arg(pure_module())
-        .arg(cache)
-        .args(args)
-        .output()
-        .expect("node runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
-}
 
 fn corrupted_cache() -> CacheFixture {
     let fx = CacheFixture::new();

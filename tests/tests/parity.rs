@@ -207,8 +207,9 @@ fn every_case_is_identical_when_the_cache_is_missing() {
     let fx = CacheFixture::new();
     let missing = fx.outside().join("does-not-exist");
     let runs = check_parity(&missing, "missing");
+    // `--cache-dir` names it, so it must exist (safety.rs has every command).
     let (_, run) = runs.iter().find(|(c, _)| *c == ["list", "--json"]).unwrap();
-    assert_eq!(run.code, 0);
-    assert_eq!(run.json()["data"]["count"], 0);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["error"]["type"], "cache_not_found");
     assert!(!missing.exists(), "listing must not create the cache");
 }

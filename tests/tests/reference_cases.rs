@@ -207,9 +207,10 @@ fn item_11_unknown_revision_is_model_not_found() {
     let (code, env) = show(&fx, "org/twosnaps@zzz");
     assert_eq!(code, 1);
     assert_eq!(env["error"]["type"], "model_not_found");
+    // The reference's words, then (additively) what is cached instead.
     assert_eq!(
         env["error"]["message"],
-        "No model found matching 'org/twosnaps@zzz'"
+        "No model found matching 'org/twosnaps@zzz': no such revision is cached (available: aaaaaaaa, bbbbbbbb)"
     );
     assert_eq!(
         env["error"]["available_hashes"],
@@ -278,10 +279,12 @@ fn item_16_empty_or_missing_cache_lists_nothing() {
         (code, &env["data"]["models"], &env["data"]["count"]),
         (0, &json!([]), &json!(0))
     );
-    let missing = fx.outside().join("nope");
-    let (code, env) = cli_json(&["list"], &missing);
-    assert_eq!((code, &env["data"]["count"]), (0, &json!(0)));
-    let human = cli(&["list"], Some(&missing));
+    // A missing `hub/` under HF_HOME (a named --cache-dir must exist: safety.rs).
+    let home = fx.outside().join("nope");
+    let env_vars = [("HF_HOME", home.as_path())];
+    let run = tests::runners::cli_with("mlxk", &["list", "--json"], None, &env_vars);
+    assert_eq!((run.code, &run.json()["data"]["count"]), (0, &json!(0)));
+    let human = tests::runners::cli_with("mlxk", &["list"], None, &env_vars);
     assert_eq!(
         human.stdout_text().lines().count(),
         2,

@@ -304,7 +304,7 @@ fn unknown_revisions_ambiguity_and_a_missing_cache_are_errors() {
     assert_eq!(env["error"]["type"], "model_not_found");
     assert_eq!(
         env["error"]["message"],
-        "No models found matching 'org/partial@zzzz'"
+        "No models found matching 'org/partial@zzzz': no such revision is cached (available: main, aaaaaaaa)"
     );
     let (code, env) = rm(&fx, &["org/pattern"]);
     assert_eq!(code, 1);
@@ -316,11 +316,21 @@ fn unknown_revisions_ambiguity_and_a_missing_cache_are_errors() {
         serde_json::json!(["org/pattern-a", "org/pattern-b"])
     );
 
-    let missing = fx.outside().join("nothing-here");
-    let (code, env) = cli_json(&["rm", "foo"], &missing);
-    assert_eq!(code, 1);
-    assert_eq!(env["error"]["type"], "cache_not_found");
-    assert!(!missing.exists(), "rm never creates the cache");
+    // §9 item 69: HF_HOME without hub/ (a derived location, so the reference's words).
+    let home = fx.outside().join("nothing-here");
+    let run = tests::runners::cli_with(
+        "mlxk",
+        &["rm", "foo", "--json"],
+        None,
+        &[("HF_HOME", &home)],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["error"]["type"], "cache_not_found");
+    assert_eq!(
+        run.json()["error"]["message"],
+        "Model cache directory does not exist"
+    );
+    assert!(!home.exists(), "rm never creates the cache");
 }
 
 #[test]

@@ -70,6 +70,8 @@ pub struct CacheFs {
     dirs: RefCell<HashMap<OsString, Rc<Dir>>>,
     /// Where the host found the root, when it said.
     location: Option<crate::location::Location>,
+    /// Whether the command may create a missing root (`pull`).
+    creates: bool,
 }
 
 impl CacheFs {
@@ -79,14 +81,26 @@ impl CacheFs {
             root: root.into(),
             dirs: RefCell::new(HashMap::new()),
             location: None,
+            creates: false,
         }
     }
 
-    /// The same access, knowing where the host found the root.
+    /// The same access, knowing where the host found the root and whether the command
+    /// may create it when it is missing.
     #[must_use]
-    pub fn with_location(mut self, location: Option<crate::location::Location>) -> Self {
+    pub fn with_location(
+        mut self,
+        location: Option<crate::location::Location>,
+        creates: bool,
+    ) -> Self {
         self.location = location;
+        self.creates = creates;
         self
+    }
+
+    /// Whether the command may create a missing root.
+    pub fn creates_cache(&self) -> bool {
+        self.creates
     }
 
     /// Where the host found the root, when it said.
