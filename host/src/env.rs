@@ -38,6 +38,8 @@ impl EnvVars {
     pub const TRANSFORMERS_OFFLINE: &'static str = "TRANSFORMERS_OFFLINE";
     /// Attempts per request and per file before a pull gives up (default 5).
     pub const MLXK_PULL_RETRIES: &'static str = "MLXK_PULL_RETRIES";
+    /// Seconds a server may stay silent before a request or a body read fails (default 60).
+    pub const MLXK_PULL_TIMEOUT_SECS: &'static str = "MLXK_PULL_TIMEOUT_SECS";
     /// Files downloaded at once (default 8).
     pub const MLXK_PULL_JOBS: &'static str = "MLXK_PULL_JOBS";
     /// Seconds to wait for another process's download lock (default 600).

@@ -4,6 +4,7 @@
 
 pub mod fixture;
 pub mod hub;
+pub mod rawhub;
 pub mod runners;
 pub mod schema;
 pub mod zoo;

@@ -152,6 +152,9 @@ fn download(
         retry: RetryPolicy {
             attempts: number(EnvVars::MLXK_PULL_RETRIES).map_or(5, |n| n.clamp(1, 100) as u32),
             base: Duration::from_millis(500),
+            stall: Duration::from_secs(
+                number(EnvVars::MLXK_PULL_TIMEOUT_SECS).map_or(60, |n| n.max(1)),
+            ),
         },
         lock_timeout: Duration::from_secs(number(EnvVars::MLXK_LOCK_TIMEOUT_SECS).unwrap_or(600)),
         progress: !ctx.json,

@@ -65,6 +65,9 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The first wait; it doubles each time, up to 8 s.
     pub base: Duration,
+    /// How long a server may stay silent (no response, or no byte of a body) before the
+    /// attempt counts as failed.
+    pub stall: Duration,
 }
 
 impl RetryPolicy {
@@ -151,8 +154,78 @@ fn status_error(resp: &Response<ureq::Body>) -> HubError {
     }
 }
 
-fn network(e: &ureq::Error) -> HubError {
-    HubError::Network(e.to_string())
+fn network(e: &ureq::Error, stall: Duration) -> HubError {
+    match e {
+        ureq::Error::Timeout(_) => HubError::Network(stalled(stall)),
+        _ => HubError::Network(e.to_string()),
+    }
+}
+
+/// Whether a URL reference starts with a scheme (RFC 3986: a letter, then letters, digits,
+/// `+`, `-` or `.`, then `:`, before any `/`, `?` or `#`).
+fn has_scheme(reference: &str) -> bool {
+    let head = reference.split(['/', '?', '#']).next().unwrap_or_default();
+    head.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    })
+}
+
+/// Whether a body read failed because the server went silent (ureq wraps its own
+/// `Timeout` in the `io::Error`).
+pub fn is_timeout(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+            .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
+}
+
+/// What a silent server is told it did.
+pub fn stalled(stall: Duration) -> String {
+    format!(
+        "the server sent nothing for {} s (MLXK_PULL_TIMEOUT_SECS)",
+        stall.as_secs()
+    )
+}
+
+/// The next URL of a redirect from `from`, or why it is refused: only `http` and `https`,
+/// and never from `https` down to `http` (a `file://` or other scheme is never opened).
+pub fn redirect_target(from: &str, location: &str) -> Result<String, HubError> {
+    let location = location.trim();
+    let next = if location.starts_with("//") {
+        // Scheme-relative.
+        let scheme = from.split("://").next().unwrap_or("https");
+        format!("{scheme}:{location}")
+    } else if location.starts_with('/') {
+        format!("{}{location}", origin(from))
+    } else if has_scheme(location) {
+        location.to_owned()
+    } else {
+        // Relative to the current path's folder.
+        let path = &from[origin(from).len()..];
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let folder = path.rfind('/').map_or("/", |i| &path[..=i]);
+        format!("{}{folder}{location}", origin(from))
+    };
+    let scheme = next
+        .split_once(':')
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let refused = |why: &str| {
+        Err(HubError::Malformed(format!(
+            "refused a redirect to '{next}': {why}"
+        )))
+    };
+    match scheme.as_str() {
+        "https" => Ok(next),
+        "http" if from.to_ascii_lowercase().starts_with("https:") => {
+            refused("it leaves https for plain http")
+        }
+        "http" => Ok(next),
+        _ => refused("only http and https are followed"),
+    }
 }
 
 impl Hub {
@@ -162,9 +235,9 @@ impl Hub {
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(format!("mlxk/{}", core_wasm::protocol::CLI_VERSION))
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
-            .timeout_per_read(Some(Duration::from_secs(60)))
+            .timeout_connect(Some(retry.stall.min(Duration::from_secs(10))))
+            .timeout_recv_response(Some(retry.stall))
+            .timeout_per_read(Some(retry.stall))
             .max_idle_connections_per_host(16)
             .build();
         Self {
@@ -207,18 +280,14 @@ impl Hub {
             if let Some(from) = range_from {
                 req = req.header("Range", format!("bytes={from}-"));
             }
-            let resp = req.call().map_err(|e| network(&e))?;
+            let resp = req.call().map_err(|e| network(&e, self.retry.stall))?;
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
             let Some(location) = header(&resp, "location") else {
                 return Ok(resp);
             };
-            url = if location.starts_with('/') {
-                format!("{}{location}", origin(&url))
-            } else {
-                location.to_owned()
-            };
+            url = redirect_target(&url, location)?;
         }
         Err(HubError::Malformed(format!(
             "more than {MAX_REDIRECTS} redirects"
@@ -369,6 +438,34 @@ mod tests {
     }
 
     #[test]
+    fn redirects_stay_on_http() {
+        let from = "http://127.0.0.1:9/org/m/resolve/abc/w.bin?x=1";
+        for (location, next) in [
+            ("/cdn/1", "http://127.0.0.1:9/cdn/1"),
+            ("cdn/1", "http://127.0.0.1:9/org/m/resolve/abc/cdn/1"),
+            ("//cdn.example/1", "http://cdn.example/1"),
+            ("https://cdn.example/1", "https://cdn.example/1"),
+            ("HTTP://other:8/x", "HTTP://other:8/x"),
+        ] {
+            assert_eq!(redirect_target(from, location).unwrap(), next, "{location}");
+        }
+        for location in [
+            "file:///etc/passwd",
+            "file:/etc/passwd",
+            "FILE:///etc/passwd",
+            "ftp://h/x",
+            "data:text/plain,hi",
+            "javascript:alert(1)",
+        ] {
+            let e = redirect_target(from, location).unwrap_err();
+            assert!(!e.is_transient(), "{location}: {e}");
+            assert!(e.to_string().contains("only http and https"), "{e}");
+        }
+        let e = redirect_target("https://hub/x", "http://cdn/y").unwrap_err();
+        assert!(e.to_string().contains("leaves https"), "{e}");
+    }
+
+    #[test]
     fn link_headers() {
         assert_eq!(
             next_link("<https://h/api/x?cursor=2>; rel=\"next\"").as_deref(),
@@ -382,6 +479,7 @@ mod tests {
         let p = RetryPolicy {
             attempts: 5,
             base: Duration::from_millis(500),
+            stall: Duration::from_secs(60),
         };
         assert_eq!(p.delay(1, None), Duration::from_millis(500));
         assert_eq!(p.delay(3, None), Duration::from_secs(2));

@@ -78,7 +78,12 @@ pub fn fetch(
         }
         cache.remove(&place.blob)?;
     }
-    let received = download(job, url, file, place)?;
+    let received = download(job, url, file, place).inspect_err(|_| {
+        // A failure before the first byte leaves no empty partial for the audit to report.
+        if cache.file_len(&place.incomplete) == Some(0) {
+            let _ = cache.remove(&place.incomplete);
+        }
+    })?;
     cache.rename(&place.incomplete, &place.blob)?;
     cache.link(&place.link_target, &place.pointer)?;
     Ok(Fetched::Downloaded(received))
@@ -177,6 +182,9 @@ fn download(
 
         let mut received = 0u64;
         let mut failures = 0u32;
+        // The furthest byte any attempt reached: only going past it is progress (a server
+        // that restarts from 0 and drops at the same place again is not).
+        let mut furthest = have;
         let mut last_error = String::new();
         while have < file.size {
             let resp = job
@@ -206,14 +214,17 @@ fn download(
                 }
             }
             let mut body = resp.into_body().into_reader();
-            let mut arrived = false;
             loop {
                 let mut buf = buffer();
                 buf.resize(CHUNK, 0);
                 let n = match hub::read_full(&mut body, &mut buf) {
                     Ok(n) => n,
                     Err(e) => {
-                        last_error = e.to_string();
+                        last_error = if hub::is_timeout(&e) {
+                            hub::stalled(job.hub.retry.stall)
+                        } else {
+                            e.to_string()
+                        };
                         break;
                     }
                 };
@@ -233,13 +244,13 @@ fn download(
                 feed(buf)?;
                 have += n as u64;
                 received += n as u64;
-                arrived = true;
                 (job.on_bytes)(n as u64);
             }
             if have < file.size {
-                // A dropped connection; bytes that arrived reset the count, as
-                // huggingface_hub does, so a slow but moving transfer never gives up.
-                if arrived {
+                // A dropped connection; new bytes reset the count, as huggingface_hub
+                // does, so a slow but moving transfer never gives up.
+                if have > furthest {
+                    furthest = have;
                     failures = 0;
                 }
                 failures += 1;
