@@ -47,6 +47,10 @@ impl JsonFile {
         let Some(entry) = manifest.get(path) else {
             return Self::Missing;
         };
+        // Never opened: a FIFO blocks a reader until someone writes, a device never ends.
+        if entry.state == crate::fs::Resolved::Special {
+            return Self::Unreadable("not a regular file: a FIFO, socket or device".into());
+        }
         let (Some(real), size) = (entry.real_path(), entry.file_size()) else {
             return Self::Missing;
         };

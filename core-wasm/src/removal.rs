@@ -8,6 +8,11 @@
 //! missing blob), and the tree file goes last so a rerun of `rm name@rev` still finds the
 //! unfinished revision and completes it.
 //!
+//! A revision's removal first writes a journal, `.locks/<repo>/<commit>.removing`, naming
+//! the refs it is about to delete, and deletes it last: a run killed after the refs went
+//! can then be finished by the same `rm name@<ref>` (huggingface_hub's scanner skips
+//! `.locks/`, so the journal never shows up as a broken repo).
+//!
 //! A repo blob that links into the shared Xet store (`<cache>/blobs/<xx>/<hash>`) is
 //! unlinked, then its line is dropped from the payload's `.refs` manifest; payloads are
 //! never removed here (other repos may use them).
@@ -118,6 +123,56 @@ pub fn scope(fs: &CacheFs, folder: &str, revision: Option<&str>) -> Scope {
     }
 }
 
+/// The journal of a revision's removal.
+fn journal_path(folder: &str, commit: &str) -> PathBuf {
+    layout::locks_dir(folder).join(format!("{commit}.{JOURNAL_SUFFIX}"))
+}
+
+/// `.removing`
+const JOURNAL_SUFFIX: &str = "removing";
+
+/// Interrupted revision removals: each commit with the ref names its journal recorded.
+pub fn journals(fs: &CacheFs, folder: &str) -> Vec<(String, Vec<String>)> {
+    let dir = layout::locks_dir(folder);
+    fs.read_dir(&dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, kind)| *kind == Kind::File)
+        .filter_map(|(name, _)| {
+            let commit = name.strip_suffix(&format!(".{JOURNAL_SUFFIX}"))?;
+            crate::naming::is_commit_hash(commit).then_some(())?;
+            let text = fs.read_prefix(&dir.join(&name), 64 << 10).ok()?;
+            let refs = String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some((commit.to_owned(), refs))
+        })
+        .collect()
+}
+
+/// The interrupted removal `rev` names: a commit from a journal whose recorded refs
+/// include `rev` or that starts with it, or a commit whose tree file or `.no_exist`
+/// outlived its snapshot. `None` unless exactly one matches.
+pub fn interrupted(fs: &CacheFs, folder: &str, rev: &str) -> Option<String> {
+    let mut found: BTreeSet<String> = journals(fs, folder)
+        .into_iter()
+        .filter(|(commit, refs)| commit.starts_with(rev) || refs.iter().any(|r| r == rev))
+        .map(|(commit, _)| commit)
+        .collect();
+    found.extend(
+        unfinished(fs, folder)
+            .into_iter()
+            .filter(|c| c.starts_with(rev)),
+    );
+    let mut it = found.into_iter();
+    match (it.next(), it.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 /// Revisions whose deletion was interrupted: a tree file or `.no_exist` folder left for
 /// a commit that has no snapshot any more.
 pub fn unfinished(fs: &CacheFs, folder: &str) -> Vec<String> {
@@ -156,14 +211,19 @@ pub fn remove(
     match scope {
         Scope::Repository if dry_run => {
             out.freed = size_of_tree(fs, &repo);
-            out.locks_cleaned = fs
-                .read_dir(&layout::locks_dir(folder))
-                .map_or(0, |v| v.len());
+            out.locks_cleaned = count_locks(fs, &layout::locks_dir(folder));
         }
         Scope::Repository => {
-            // Refs first, snapshots before blobs, then the rest and the locks.
-            for part in [layout::REFS_DIR, layout::SNAPSHOTS_DIR] {
-                out.freed += tree(fs, &repo.join(part), dry_run)?;
+            // Refs first, then the snapshots' contents (the empty `snapshots/` stays),
+            // then blobs and the rest: at every step huggingface_hub scans a repo with
+            // fewer revisions, never a broken one. Last, the nearly empty folder moves
+            // into `.locks/<repo>/` in one rename (the scanner skips `.locks/`, and a repo
+            // folder without `snapshots/` is what it calls corrupted), and goes with the
+            // locks.
+            out.freed += tree(fs, &repo.join(layout::REFS_DIR), false)?;
+            let snapshots = repo.join(layout::SNAPSHOTS_DIR);
+            for (name, _) in fs.read_dir(&snapshots).unwrap_or_default() {
+                out.freed += tree(fs, &snapshots.join(name), false)?;
             }
             let blobs: Vec<String> = fs
                 .read_dir(&layout::blobs_dir(folder))
@@ -172,16 +232,29 @@ pub fn remove(
                 .map(|(n, _)| n)
                 .collect();
             for name in &blobs {
-                out.freed += blob(fs, folder, name, dry_run)?;
+                out.freed += blob(fs, folder, name, false)?;
             }
-            out.freed += tree(fs, &repo, dry_run)?;
+            for (name, _) in fs.read_dir(&repo).unwrap_or_default() {
+                if name != layout::SNAPSHOTS_DIR {
+                    out.freed += tree(fs, &repo.join(name), false)?;
+                }
+            }
             let locks = layout::locks_dir(folder);
-            out.locks_cleaned = fs.read_dir(&locks).map_or(0, |v| v.len());
-            if !dry_run {
-                // Best effort, as the reference: a lock folder we cannot clean is no
-                // reason to report the model as not deleted.
-                let _ = fs.remove_tree(&locks);
+            let trash = locks.join(".removed");
+            let moved = fs
+                .create_dirs(&locks)
+                .and_then(|()| {
+                    fs.remove_tree(&trash).map_err(|(_, e)| e)?;
+                    fs.rename(&repo, &trash)
+                })
+                .is_ok();
+            if !moved {
+                out.freed += tree(fs, &repo, false)?;
             }
+            out.locks_cleaned = count_locks(fs, &locks);
+            // Best effort, as the reference: a lock folder we cannot clean is no
+            // reason to report the model as not deleted.
+            let _ = fs.remove_tree(&locks);
         }
         Scope::Revision(rev) => {
             let remaining: Vec<String> = snapshot::list_snapshots(fs, folder)
@@ -190,7 +263,24 @@ pub fn remove(
                 .map(|s| s.revision)
                 .filter(|r| r != rev)
                 .collect();
-            for r in refs_naming(fs, folder, rev) {
+            let refs = refs_naming(fs, folder, rev);
+            let journal = journal_path(folder, rev);
+            if !dry_run {
+                let mut names: Vec<String> = journals(fs, folder)
+                    .into_iter()
+                    .filter(|(c, _)| c == rev)
+                    .flat_map(|(_, names)| names)
+                    .collect();
+                names.extend(refs.iter().map(|r| ref_name(folder, r)));
+                names.sort();
+                names.dedup();
+                let mut text = names.join("\n");
+                text.push('\n');
+                fs.create_dirs(&layout::locks_dir(folder))
+                    .and_then(|()| fs.replace_file(&journal, text.as_bytes()))
+                    .map_err(|e| failure(&journal, &e))?;
+            }
+            for r in refs {
                 remove_one(fs, &r, dry_run)?;
             }
             out.freed += tree(fs, &layout::snapshot_dir(folder, rev), dry_run)?;
@@ -208,6 +298,7 @@ pub fn remove(
             }
             out.freed += tree(fs, &layout::no_exist_dir(folder, rev), dry_run)?;
             out.freed += tree(fs, &layout::tree_path(folder, rev), dry_run)?;
+            remove_one(fs, &journal, dry_run)?;
             // Locks nobody holds whose blob is gone (or never came).
             for lock in locks(fs, folder) {
                 let etag = lock
@@ -228,6 +319,13 @@ pub fn remove(
     }
     fs.release();
     Ok(out)
+}
+
+/// The lock files in a repo's lock folder.
+fn count_locks(fs: &CacheFs, locks: &Path) -> usize {
+    fs.read_dir(locks).map_or(0, |v| {
+        v.iter().filter(|(n, _)| n.ends_with(".lock")).count()
+    })
 }
 
 /// Removes (or measures) a whole folder or file.
@@ -299,6 +397,15 @@ fn drop_manifest_line(fs: &CacheFs, payload: &Path, line: &str) -> Result<(), Co
     }
     fs.replace_file(&manifest, out.as_bytes())
         .map_err(|e| failure(&manifest, &e))
+}
+
+/// The ref name of a path under `<repo>/refs/`.
+fn ref_name(folder: &str, path: &Path) -> String {
+    let refs = layout::repo_dir(folder).join(layout::REFS_DIR);
+    path.strip_prefix(&refs)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// Refs (files under `refs/`, nested) whose trimmed content is `commit`.

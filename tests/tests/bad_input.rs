@@ -248,3 +248,114 @@ fn an_unreadable_config_is_reported_as_unreadable() {
         0
     );
 }
+
+/// Runs `mlxk <argv> --cache-dir cache` under timeout(1): a command that blocks fails the
+/// test instead of hanging it.
+fn within_a_minute(argv: &[&str], cache: &Path) -> tests::Run {
+    let out = std::process::Command::new("timeout")
+        .arg("60")
+        .arg(tests::target_dir().join("release/mlxk"))
+        .args(argv)
+        .arg("--cache-dir")
+        .arg(cache)
+        .env(
+            "MLXK_MODULE_CACHE",
+            tests::target_dir().join("test-module-cache"),
+        )
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, 124, "{argv:?} blocked");
+    tests::Run {
+        code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+fn mknod(path: &Path, args: &[&str]) -> bool {
+    std::process::Command::new("mknod")
+        .arg(path)
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn a_fifo_or_a_device_where_a_config_should_be_is_never_opened() {
+    let fx = CacheFixture::new();
+    let fifo = fx.model("org/fifo").snapshot(A);
+    fifo.file("model.safetensors", safetensors(4));
+    assert!(mknod(&fifo.path().join("config.json"), &["p"]), "mkfifo");
+    assert!(mknod(&fifo.path().join("tokenizer_config.json"), &["p"]));
+    // A character device (/dev/zero's numbers) needs root, which CI has.
+    let dev = fx.model("org/device").snapshot(A);
+    dev.file("model.safetensors", safetensors(4));
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let device = mknod(&dev.path().join("config.json"), &["c", "1", "5"]);
+    assert_eq!(device, is_root, "mknod of a device works exactly as root");
+    // And a link to /dev/zero itself: escaping, never followed.
+    let zero = fx.model("org/zero").snapshot(A);
+    zero.file("model.safetensors", safetensors(4));
+    std::os::unix::fs::symlink("/dev/zero", zero.path().join("config.json")).unwrap();
+    basic_model(&fx, "org/fine");
+
+    for argv in [
+        &["list", "--all", "--json"][..],
+        &["health", "--json"],
+        &["health", "--deep", "--json"],
+        &["show", "org/fifo", "--config", "--json"],
+        &["show", "org/device", "--files", "--json"],
+        &["rm", "org/fifo", "--dry-run", "--json"],
+    ] {
+        let run = within_a_minute(argv, fx.path());
+        tests::schema::assert_valid(&run.json());
+    }
+    let reason = "config.json unreadable (not a regular file: a FIFO, socket or device)";
+    assert_eq!(health_reason(fx.path(), "org/fifo"), reason);
+    if device {
+        assert_eq!(health_reason(fx.path(), "org/device"), reason);
+    }
+    assert_eq!(
+        health_reason(fx.path(), "org/zero"),
+        "Link escapes the cache: config.json"
+    );
+    assert_eq!(health_reason(fx.path(), "org/fine"), "Model is healthy");
+    // The npm package answers the same without blocking (node:wasi would block on a FIFO).
+    let argv: Vec<String> = ["health", "--deep", "--json"].map(String::from).to_vec();
+    let node = &node_batch(&[(argv, fx.path().to_path_buf())])[0];
+    assert_eq!(
+        node.stdout,
+        within_a_minute(&["health", "--deep", "--json"], fx.path()).stdout
+    );
+}
+
+#[test]
+fn a_safetensors_header_length_of_2_pow_63_is_just_bytes() {
+    // Nothing here trusts the length prefix: sizes come from the file system, and the deep
+    // audit hashes the bytes that are there.
+    let fx = CacheFixture::new();
+    let mut bytes = (1u64 << 63).to_le_bytes().to_vec();
+    bytes.extend_from_slice(br#"{"weight":{}}"#);
+    fx.model("org/hdr")
+        .snapshot(A)
+        .file("config.json", LLAMA)
+        .file("model.safetensors", &bytes)
+        .tree();
+    for argv in [
+        &["list", "--all", "--json"][..],
+        &["show", "org/hdr", "--files", "--json"],
+        &["health", "--deep", "--json"],
+    ] {
+        let run = within_a_minute(argv, fx.path());
+        assert_eq!(run.code, 0, "{argv:?}: {}", run.stderr_text());
+    }
+    let (_, env) = cli_json(&["health", "org/hdr", "--deep"], fx.path());
+    assert_eq!(
+        env["data"]["healthy"][0]["deep"]["files_hashed"], 2,
+        "{env:#}"
+    );
+}

@@ -566,3 +566,88 @@ fn the_cli_and_the_npm_package_remove_identically() {
         assert_eq!(listing(ours.path()), listing(theirs.path()), "{case:?}");
     }
 }
+
+/// Two revisions of 800 files each (half shared), for removals slow enough to kill.
+fn many_files(fx: &CacheFixture, id: &str) -> Repo {
+    let repo = fx.model(id);
+    for (rev, salt) in [(A, "a"), (B, "b")] {
+        let snap = repo.snapshot(rev);
+        snap.file("config.json", zoo::cfg("llama"))
+            .file("model.safetensors", safetensors(64));
+        for i in 0..800 {
+            let own = if i % 2 == 0 { "shared" } else { salt };
+            snap.file(&format!("extra/f{i:04}.json"), format!("{{\"{own}\":{i}}}"));
+        }
+        snap.tree();
+    }
+    repo.git_ref("main", B).git_ref("v1", A);
+    repo
+}
+
+#[test]
+fn a_rm_killed_at_any_moment_leaves_a_cache_huggingface_hub_reads_and_a_rerun_finishes() {
+    let bin = target_dir().join("release/mlxk");
+    // Each kill lands a little later after the removal has begun (its first step, the
+    // refs, is gone); the invariants must hold wherever it lands.
+    let mut interrupted = 0;
+    for delay_ms in [0u64, 1, 2, 4, 8, 16] {
+        for spec in ["org/many@v1", "org/many"] {
+            let fx = CacheFixture::new();
+            let repo = many_files(&fx, "org/many");
+            let mut child = Command::new(&bin)
+                .args(["rm", spec, "--json", "--cache-dir"])
+                .arg(fx.path())
+                .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let first_step = if spec.ends_with("@v1") {
+                repo.path().join("refs/v1")
+            } else {
+                repo.path().join("refs/main")
+            };
+            let start = std::time::Instant::now();
+            while first_step.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+                std::hint::spin_loop();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+            // Killed half-way: the snapshot (or the repo) still there, its ref gone.
+            let target_left = if spec.ends_with("@v1") {
+                repo.path().join(format!("snapshots/{A}")).exists()
+            } else {
+                repo.path().exists()
+            };
+            if target_left && !first_step.exists() {
+                interrupted += 1;
+            }
+
+            let scan = scan_cache_dir(fx.path());
+            assert_eq!(
+                scan["warnings"],
+                serde_json::json!([]),
+                "{spec} after {delay_ms} ms: {scan:#}"
+            );
+            let (code, env) = rm(&fx, &[spec]);
+            let finished = code == 0 && env["data"]["action"] == "deleted";
+            let was_done = code == 1 && env["error"]["type"] == "model_not_found";
+            assert!(finished || was_done, "{spec} after {delay_ms} ms: {env:#}");
+            if spec.ends_with("@v1") {
+                assert!(!repo.path().join(format!("snapshots/{A}")).exists());
+                // The other revision is whole.
+                let (code, env) = cli_json(&["health", "org/many@main"], fx.path());
+                assert_eq!(code, 0);
+                assert_eq!(env["data"]["summary"]["healthy_count"], 1, "{env:#}");
+                assert!(!repo.path().join(format!("trees/{A}.json")).exists());
+            } else {
+                assert!(!repo.path().exists(), "{spec} after {delay_ms} ms");
+            }
+            assert_eq!(scan_cache_dir(fx.path())["warnings"], serde_json::json!([]));
+        }
+    }
+    assert!(
+        interrupted >= 4,
+        "only {interrupted} of 12 removals were killed half-way"
+    );
+}

@@ -61,15 +61,11 @@ pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
             available,
             refs,
         } => {
-            // A revision whose removal was interrupted has lost its snapshot but kept
-            // its tree file: finishing the job is what a rerun is for.
+            // A revision whose removal was interrupted may have lost its refs or its
+            // snapshot: finishing the job is what a rerun is for.
             let rev = resolve::parse_spec(spec).revision.unwrap_or_default();
-            let left: Vec<String> = removal::unfinished(fs, &repo.folder)
-                .into_iter()
-                .filter(|c| c.starts_with(rev))
-                .collect();
-            match left.as_slice() {
-                [one] => (repo, Some(one.clone()), MatchKind::Exact),
+            match removal::interrupted(fs, &repo.folder, rev) {
+                Some(commit) => (repo, Some(commit), MatchKind::Exact),
                 _ => {
                     let e = CoreError::RevisionNotFound {
                         spec: spec.to_owned(),

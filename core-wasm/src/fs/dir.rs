@@ -60,6 +60,9 @@ mod imp {
         | wasi::RIGHTS_PATH_UNLINK_FILE
         | wasi::RIGHTS_PATH_REMOVE_DIRECTORY
         | wasi::RIGHTS_PATH_CREATE_FILE
+        | wasi::RIGHTS_PATH_CREATE_DIRECTORY
+        // uvwasi asks for it on `path_open(O_TRUNC)`.
+        | wasi::RIGHTS_PATH_FILESTAT_SET_SIZE
         | wasi::RIGHTS_PATH_RENAME_SOURCE
         | wasi::RIGHTS_PATH_RENAME_TARGET;
     const WRITE_RIGHTS: wasi::Rights =
@@ -134,7 +137,10 @@ mod imp {
                     name,
                     wasi::OFLAGS_DIRECTORY,
                     DIR_RIGHTS,
-                    DIR_RIGHTS | FILE_RIGHTS,
+                    // Runtimes that enforce rights (Node's uvwasi) need the write rights
+                    // here for a file this folder creates; the host's preopen decides
+                    // whether writing is allowed at all.
+                    DIR_RIGHTS | FILE_RIGHTS | WRITE_RIGHTS,
                     0,
                 )
             }
@@ -152,6 +158,12 @@ mod imp {
         pub fn remove_dir(&self, name: &str) -> io::Result<()> {
             // SAFETY: plain hostcall with a valid string.
             unsafe { wasi::path_remove_directory(self.fd, name) }.map_err(err)
+        }
+
+        /// Creates the folder `name`.
+        pub fn create_dir(&self, name: &str) -> io::Result<()> {
+            // SAFETY: plain hostcall with a valid string.
+            unsafe { wasi::path_create_directory(self.fd, name) }.map_err(err)
         }
 
         /// Creates (or truncates) the file `name` and writes `bytes` to it.
@@ -180,6 +192,12 @@ mod imp {
         pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
             // SAFETY: plain hostcall with valid strings.
             unsafe { wasi::path_rename(self.fd, from, self.fd, to) }.map_err(err)
+        }
+
+        /// Moves `from` in this folder to `to` in `dest` (atomic, one file system).
+        pub fn rename_into(&self, from: &str, dest: &Dir, to: &str) -> io::Result<()> {
+            // SAFETY: plain hostcall with valid strings.
+            unsafe { wasi::path_rename(self.fd, from, dest.fd, to) }.map_err(err)
         }
 
         /// `lstat` of `name`.
@@ -341,6 +359,11 @@ mod imp {
             fs::remove_dir(self.path.join(name))
         }
 
+        /// Creates the folder `name`.
+        pub fn create_dir(&self, name: &str) -> io::Result<()> {
+            fs::create_dir(self.path.join(name))
+        }
+
         /// Creates (or truncates) the file `name` with `bytes`.
         pub fn write_file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
             use std::io::Write;
@@ -352,6 +375,11 @@ mod imp {
         /// Renames `from` to `to` in this folder.
         pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
             fs::rename(self.path.join(from), self.path.join(to))
+        }
+
+        /// Moves `from` in this folder to `to` in `dest`.
+        pub fn rename_into(&self, from: &str, dest: &Dir, to: &str) -> io::Result<()> {
+            fs::rename(self.path.join(from), dest.path.join(to))
         }
 
         /// `lstat` of `name`.

@@ -312,6 +312,30 @@ impl CacheFs {
         }
     }
 
+    /// Creates the folder `rel` and any missing parents inside the cache; one that exists
+    /// (as a real folder) is fine.
+    pub fn create_dirs(&self, rel: &Path) -> io::Result<()> {
+        if rel.as_os_str().is_empty() || self.dir(rel).is_ok() {
+            return Ok(());
+        }
+        let (parent, name) = dir::split(rel)?;
+        self.create_dirs(&parent)?;
+        match self.dir(&parent)?.create_dir(&name) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves `from` to `to` (both cache-relative, one atomic rename).
+    pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (from_parent, from_name) = dir::split(from)?;
+        let (to_parent, to_name) = dir::split(to)?;
+        self.forget(from);
+        let source = self.dir(&from_parent)?;
+        let dest = self.dir(&to_parent)?;
+        source.rename_into(&from_name, &dest, &to_name)
+    }
+
     /// Replaces a file's content atomically (a temporary file, then a rename).
     pub fn replace_file(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
         let (parent, name) = dir::split(rel)?;
