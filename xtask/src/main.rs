@@ -4,7 +4,8 @@
 //! - `cargo xtask build`: the wasm guest, the npm package's generated files (its copy of
 //!   the guest, the CommonJS twin and its types), then the `mlxk` binaries.
 //! - `cargo xtask run -- <args>`: build, then run `mlxk <args>`.
-//! - `cargo xtask test`: build, then every check and test: formatting, clippy, the Rust
+//! - `cargo xtask test`: build, then every check and test: formatting, clippy (also of the
+//!   host for macOS), the Rust
 //!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
 //!   own tests (a pack-and-install smoke test among them) and its type check.
 //! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`,
@@ -69,6 +70,11 @@ fn status(cmd: &mut Command) -> Result {
 }
 
 fn ensure_wasm_target() -> Result {
+    ensure_target(WASM_TARGET, "to build the core")
+}
+
+/// Installs a rustup target unless it is there.
+fn ensure_target(target: &str, why: &str) -> Result {
     let out = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .current_dir(root())
@@ -76,17 +82,65 @@ fn ensure_wasm_target() -> Result {
     let installed = out.is_ok_and(|o| {
         String::from_utf8_lossy(&o.stdout)
             .lines()
-            .any(|l| l.trim() == WASM_TARGET)
+            .any(|l| l.trim() == target)
     });
     if !installed {
         status(
             Command::new("rustup")
-                .args(["target", "add", WASM_TARGET])
+                .args(["target", "add", target])
                 .current_dir(root()),
         )
-        .map_err(|e| format!("{e}: the {WASM_TARGET} target is required to build the core"))?;
+        .map_err(|e| format!("{e}: the {target} target is required {why}"))?;
     }
     Ok(())
+}
+
+/// The macOS target the host is checked for (Apple silicon).
+const MACOS_TARGET: &str = "aarch64-apple-darwin";
+
+/// Type-checks (clippy, warnings denied) the host for macOS without the Apple SDK. Two
+/// things need it: wasmtime's small C helper, compiled by clang against a one-line
+/// `stdlib.h` stand-in (the object is never linked: this is a check, not a build), and
+/// ring (rustls) for `pull`, whose C needs the SDK's libc headers; so the `network`
+/// feature is left out here and that one crate is not checked for macOS.
+fn check_macos() -> Result {
+    ensure_target(MACOS_TARGET, "for the macOS check")?;
+    if Command::new("clang").arg("--version").output().is_err() {
+        return Err("the macOS check needs clang (apt-get install clang)".into());
+    }
+    let dir = target_dir().join("macos-check");
+    let stub = dir.join("stub-include");
+    std::fs::create_dir_all(&stub).map_err(|e| format!("{}: {e}", stub.display()))?;
+    std::fs::write(
+        stub.join("stdlib.h"),
+        "/* check-only stand-in: nothing compiled against it is linked */\n#include <stddef.h>\nvoid abort(void);\n",
+    )
+    .map_err(|e| format!("{}: {e}", stub.display()))?;
+    let cc_var = MACOS_TARGET.replace('-', "_");
+    status(
+        cargo()
+            .args(["clippy", "--release", "--target", MACOS_TARGET])
+            .args([
+                "-p",
+                "host",
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .env("CARGO_TARGET_DIR", &dir)
+            .env(
+                "MLXK_CORE_WASM",
+                target_dir()
+                    .join(WASM_TARGET)
+                    .join("release/core-wasm.wasm"),
+            )
+            .env(format!("CC_{cc_var}"), "clang")
+            .env(
+                format!("CFLAGS_{cc_var}"),
+                format!("-ffreestanding -I{}", stub.display()),
+            ),
+    )
 }
 
 fn build() -> Result {
@@ -278,6 +332,7 @@ fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
+    check_macos()?;
     let python = python_venv()?;
     status(&mut npm(&[
         "install",

@@ -3,17 +3,22 @@
 //! then checks the pulled revision's health. One envelope either way.
 
 use std::io::{BufRead, IsTerminal, Write};
+#[cfg(feature = "network")]
 use std::time::Duration;
 
 use core_wasm::commands::pull::{envelope, human};
 use core_wasm::error::CoreError;
 use core_wasm::protocol::{CommandName, ErrorBody, PullData, PullPlan};
+#[cfg(feature = "network")]
 use serde_json::Value;
 
 use super::{Access, Context, ExitStatus, Work, capture_guest, report_failure};
 use crate::cli::PullArgs;
-use crate::env::{self, EnvVars};
+use crate::env;
+#[cfg(feature = "network")]
+use crate::env::EnvVars;
 use crate::printer;
+#[cfg(feature = "network")]
 use crate::pull::{self, hub::RetryPolicy};
 use crate::runtime::GuestFailure;
 
@@ -21,6 +26,7 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+#[cfg(feature = "network")]
 fn number(name: &str) -> Option<u64> {
     var(name)?.trim().parse().ok()
 }
@@ -132,7 +138,7 @@ fn download(
     revision: String,
     expanded_name: Option<String>,
 ) -> (PullData, Option<ErrorBody>) {
-    let mut data = PullData {
+    let data = PullData {
         model: Some(repo_id.clone()),
         download_status: "failed".into(),
         expanded_name,
@@ -142,6 +148,31 @@ fn download(
         let e = CoreError::Offline(name.to_owned(), repo_id);
         return (data, Some(e.to_body()));
     }
+    fetch(ctx, data, repo_id, revision)
+}
+
+/// A build without the `network` feature answers from the cache only.
+#[cfg(not(feature = "network"))]
+fn fetch(
+    _ctx: &Context,
+    data: PullData,
+    repo_id: String,
+    revision: String,
+) -> (PullData, Option<ErrorBody>) {
+    let e = CoreError::DownloadFailed(format!(
+        "{repo_id}@{revision} is not in the cache, and this build of mlxk has no network"
+    ));
+    (data, Some(e.to_body()))
+}
+
+/// Downloads through [`crate::pull`] and checks the result's health in the guest.
+#[cfg(feature = "network")]
+fn fetch(
+    ctx: &Context,
+    mut data: PullData,
+    repo_id: String,
+    revision: String,
+) -> (PullData, Option<ErrorBody>) {
     let req = pull::Request {
         repo_id: repo_id.clone(),
         revision,
@@ -180,6 +211,7 @@ fn download(
 }
 
 /// The guest's verdict on the pulled revision: `healthy` or `unhealthy: <reason>`.
+#[cfg(feature = "network")]
 fn health(ctx: &Context, repo_id: &str, commit: &str) -> String {
     let json = Context {
         json: true,
