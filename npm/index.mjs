@@ -139,6 +139,10 @@ function checkOptions(fn, options, spec) {
       const got = value === null ? 'null' : typeof value;
       throw invalidOption(fn, `option '${key}' must be a ${spec[key]}, got ${got}`, key);
     }
+    // node:wasi passes arguments as C strings: 'org/a\0b' would reach the core as 'org/a'.
+    if (typeof value === 'string' && value.includes('\0')) {
+      throw invalidOption(fn, `option '${key}' must not contain a NUL character`, key);
+    }
   }
   for (const key of REQUIRED[fn] ?? []) {
     if (options[key] === undefined) {
@@ -159,8 +163,8 @@ function commandOptions(fn, options) {
  * Resolves to the exit code and everything the core wrote to stdout and stderr.
  */
 export async function run(argv, options) {
-  if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string')) {
-    const error = new TypeError('mlx-knife: run(): argv must be an array of strings');
+  if (!Array.isArray(argv) || !argv.every((arg) => typeof arg === 'string' && !arg.includes('\0'))) {
+    const error = new TypeError('mlx-knife: run(): argv must be an array of strings without NUL characters');
     error.code = INVALID_OPTION;
     throw error;
   }

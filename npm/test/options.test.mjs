@@ -96,6 +96,14 @@ test('options must be an object: a bare model name, null or an array is refused'
   assert.ok(existsSync(repoDir));
 });
 
+test('a NUL character is refused: node:wasi would cut the name there and act on another model', async () => {
+  await refused(() => rm({ cacheDir: cache.hub, model: 'org/name\0-something-else', force: true }), 'model', /NUL/);
+  await refused(() => show({ cacheDir: cache.hub, model: 'org/name\0' }), 'model', /NUL/);
+  await refused(() => list({ cacheDir: `${cache.hub}\0` }), 'cacheDir', /NUL/);
+  await refused(() => run(['rm', 'org/name\0x', '--force', '--json'], { cacheDir: cache.hub }), undefined, /NUL/);
+  assert.ok(existsSync(repoDir), 'the model the truncated name names was deleted');
+});
+
 test('undefined counts as absent, so optional flags can be passed through', async () => {
   const listed = await list({ cacheDir: cache.hub, pattern: undefined, all: undefined });
   assert.equal(listed.status, 'success');
