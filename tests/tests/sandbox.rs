@@ -144,3 +144,142 @@ fn links_out_of_the_cache_are_reported_and_never_followed() {
         "No snapshots directory found"
     );
 }
+
+/// Every file under `dir` but the cache itself with its bytes (links as their text), for
+/// before/after checks.
+fn contents(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if rel == "hub" {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&p).unwrap();
+            if meta.is_symlink() {
+                out.push((
+                    rel,
+                    fs::read_link(&p)
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                ));
+            } else if meta.is_dir() {
+                out.push((rel, b"/".to_vec()));
+                stack.push(p);
+            } else {
+                out.push((rel, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+const EVIL: &[&str] = &[
+    "evil/relative",
+    "evil/absolute",
+    "evil/deep",
+    "evil/dirlink",
+    "evil/blobs-link",
+    "evil/snapshots-link",
+];
+
+#[test]
+fn every_command_on_every_escaping_repo_leaks_nothing_and_touches_nothing_outside() {
+    let fx = escaping_cache();
+    let before = contents(fx.outside());
+    let mut argvs: Vec<Vec<String>> = Vec::new();
+    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    argvs.push(own(&["health", "--json"]));
+    argvs.push(own(&["health", "--deep", "--json"]));
+    argvs.push(own(&["health", "--deep"]));
+    for name in EVIL {
+        for argv in [
+            &["show", name, "--json"][..],
+            &["show", name, "--files", "--json"],
+            &["show", name, "--config", "--json"],
+            &["show", name],
+            &["health", name, "--deep", "--json"],
+            &["rm", name, "--dry-run", "--json"],
+            &["pull", name, "--json"],
+        ] {
+            argvs.push(own(argv));
+        }
+    }
+    let node_cases: Vec<_> = argvs
+        .iter()
+        .map(|a| (a.clone(), fx.path().to_path_buf()))
+        .collect();
+    let node_runs = node_batch(&node_cases);
+    for (argv, node) in argvs.iter().zip(&node_runs) {
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        // Offline: pull answers from the cache or fails, and never reaches out.
+        let ours = tests::runners::cli_with(
+            "mlxk",
+            &args,
+            Some(fx.path()),
+            &[("HF_HUB_OFFLINE", std::path::Path::new("1"))],
+        );
+        assert_no_leak("mlxk", &ours.stdout, &ours.stderr);
+        assert_no_leak("node", &node.stdout, &node.stderr);
+        if args[0] != "pull" {
+            assert_eq!(ours.stdout, node.stdout, "{argv:?}");
+        }
+        if argv.contains(&"--json".to_owned()) {
+            tests::schema::assert_valid(&ours.json());
+        }
+    }
+    assert_eq!(
+        contents(fx.outside()),
+        before,
+        "a read-only command changed the outside"
+    );
+
+    // Removing every escaping repo, on both runtimes, unlinks links and never follows one.
+    let node_fx = escaping_cache();
+    let node_before = contents(node_fx.outside());
+    let removals: Vec<_> = EVIL
+        .iter()
+        .map(|n| {
+            (
+                own(&["rm", n, "-f", "--json"]),
+                node_fx.path().to_path_buf(),
+            )
+        })
+        .collect();
+    for (run, name) in node_batch(&removals).iter().zip(EVIL) {
+        assert_eq!(
+            run.json()["data"]["action"],
+            "deleted",
+            "node rm {name}: {}",
+            run.stdout_text()
+        );
+    }
+    for name in EVIL {
+        let run = cli(&["rm", name, "-f", "--json"], Some(fx.path()));
+        assert_eq!(
+            run.json()["data"]["action"],
+            "deleted",
+            "rm {name}: {}",
+            run.stdout_text()
+        );
+        assert!(
+            !fx.path()
+                .join(format!("models--{}", name.replace('/', "--")))
+                .exists()
+        );
+    }
+    assert_eq!(
+        contents(fx.outside()),
+        before,
+        "rm changed a file outside the cache"
+    );
+    assert_eq!(
+        contents(node_fx.outside()),
+        node_before,
+        "node rm changed the outside"
+    );
+}
