@@ -4,6 +4,7 @@
 
 pub mod fixture;
 pub mod hub;
+pub mod locks;
 pub mod rawhub;
 pub mod runners;
 pub mod schema;

@@ -2,12 +2,10 @@
 //! with the right file named, through the CLI (wasmtime + host capabilities).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 use tests::fixture::{etag, git_blob_sha1};
+use tests::locks::LockHolder;
 use tests::{CacheFixture, Repo, Snapshot, cli, cli_json, safetensors, zoo};
 
 const REV: &str = "1111111111111111111111111111111111111111";
@@ -256,36 +254,6 @@ fn a_lock_nobody_holds_is_stale_only_if_its_download_never_finished() {
     assert!(f["modified"].is_string());
 }
 
-/// A Python child holding an exclusive flock on `path` until it is killed.
-struct Holder(Child);
-
-impl Holder {
-    fn hold(path: &Path) -> Self {
-        let mut child = Command::new(tests::hub::python())
-            .args([
-                "-c",
-                "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)",
-            ])
-            .arg(path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "held");
-        Self(child)
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_lock_held_by_a_live_process_is_held_in_the_cli_and_in_node() {
     let fx = CacheFixture::new();
@@ -300,7 +268,7 @@ fn a_lock_held_by_a_live_process_is_held_in_the_cli_and_in_node() {
         .join(format!("{etag_}.lock"));
     let argv = ["health", "org/held", "--deep", "--json"];
     {
-        let _holder = Holder::hold(&lock);
+        let _holder = LockHolder::hold(&lock);
         let (_, _, findings) = audit(&fx, "org/held");
         assert_eq!(only(&findings, "held_lock")["severity"], "notice");
         let running = only(&findings, "incomplete_download");

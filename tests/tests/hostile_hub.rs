@@ -36,6 +36,14 @@ fn evil_hub(tree: Value, file: impl Fn(&str) -> Reply + Send + Sync + 'static) -
     })
 }
 
+/// A temporary folder holding an empty cache, `cache/`.
+fn fresh_cache() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    fs::create_dir(&cache).unwrap();
+    (dir, cache)
+}
+
 fn item(path: &str, bytes: &[u8]) -> Value {
     json!({ "type": "file", "path": path, "oid": git_blob_sha1(bytes), "size": bytes.len() })
 }
@@ -81,9 +89,7 @@ fn tree_paths_that_climb_out_or_are_absolute_are_refused_before_anything_is_writ
         "C:\\evil",
         "ok/\u{0}nul",
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
-        fs::create_dir(&cache).unwrap();
+        let (dir, cache) = fresh_cache();
         let hub = evil_hub(
             json!([item("config.json", CONFIG), item(bad, b"pwned")]),
             |_| Reply::bytes(b"pwned"),
@@ -114,9 +120,7 @@ fn redirects_to_file_urls_and_other_schemes_are_refused_once() {
         "ftp://127.0.0.1/x",
         "gopher://x",
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
-        fs::create_dir(&cache).unwrap();
+        let (_dir, cache) = fresh_cache();
         let target_owned = target.to_owned();
         let hub = evil_hub(json!([item("config.json", CONFIG)]), move |_| {
             Reply::redirect(&target_owned)
@@ -143,9 +147,7 @@ fn redirects_to_file_urls_and_other_schemes_are_refused_once() {
 
 #[test]
 fn a_body_that_never_ends_is_cut_at_the_listed_size_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    fs::create_dir(&cache).unwrap();
+    let (_dir, cache) = fresh_cache();
     let hub = evil_hub(json!([item("config.json", CONFIG)]), |_| Reply::Endless);
     let (run, v) = pull(&hub.url, &cache, &[]);
     assert_eq!(run.code, 1, "{v:#}");
@@ -163,9 +165,7 @@ fn a_body_that_never_ends_is_cut_at_the_listed_size_and_deleted() {
 
 #[test]
 fn a_silent_server_times_out_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    fs::create_dir(&cache).unwrap();
+    let (dir, cache) = fresh_cache();
     let weights = safetensors(4000);
     let prefix = weights[..1000].to_vec();
     let len = weights.len() as u64;

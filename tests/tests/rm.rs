@@ -4,14 +4,14 @@
 //! and the CLI and the npm package removing identical copies identically.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use tests::fixture::etag;
 use tests::hub::scan_cache_dir;
+use tests::locks::LockHolder;
 use tests::{CacheFixture, Repo, cli, cli_json, node_batch, safetensors, target_dir, zoo};
 
 const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -118,36 +118,6 @@ fn fuzzy_and_expanded_names_wait_for_force() {
     assert_eq!(human.code, 1, "nothing matches any more");
 }
 
-/// A Python child holding an exclusive flock on `path` until it is dropped.
-struct Holder(Child);
-
-impl Holder {
-    fn hold(path: &Path) -> Self {
-        let mut child = Command::new(tests::hub::python())
-            .args([
-                "-c",
-                "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)",
-            ])
-            .arg(path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "held");
-        Self(child)
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_held_lock_blocks_and_a_stale_one_is_cleaned() {
     // §9 item 64, with difference 6: only a lock a live process holds blocks.
@@ -156,7 +126,7 @@ fn a_held_lock_blocks_and_a_stale_one_is_cleaned() {
     repo.lock("abc.lock").lock("def.lock");
     let held = fx.path().join(".locks/models--org--sharded/abc.lock");
     {
-        let _holder = Holder::hold(&held);
+        let _holder = LockHolder::hold(&held);
         let (code, env) = rm(&fx, &["org/sharded"]);
         assert_eq!(code, 1);
         assert_eq!(env["error"]["type"], "locks_present");
@@ -190,7 +160,7 @@ fn force_overrides_a_held_lock() {
     let fx = CacheFixture::new();
     let repo = single(&fx, "org/busy");
     repo.lock("abc.lock");
-    let _holder = Holder::hold(&fx.path().join(".locks/models--org--busy/abc.lock"));
+    let _holder = LockHolder::hold(&fx.path().join(".locks/models--org--busy/abc.lock"));
     let (code, env) = rm(&fx, &["org/busy", "--force"]);
     assert_eq!(code, 0, "{env:#}");
     assert!(!repo.path().exists());
@@ -203,7 +173,7 @@ fn locks_of_a_repo_with_a_longer_name_do_not_block() {
     let repo = single(&fx, "org/lfs");
     let other = single(&fx, "org/lfs-x");
     other.lock("q.lock");
-    let _holder = Holder::hold(&fx.path().join(".locks/models--org--lfs-x/q.lock"));
+    let _holder = LockHolder::hold(&fx.path().join(".locks/models--org--lfs-x/q.lock"));
     let (code, env) = rm(&fx, &["org/lfs"]);
     assert_eq!(code, 0, "{env:#}");
     assert!(!repo.path().exists());

@@ -3,12 +3,12 @@
 //! locks cannot be probed, and usage errors without escape codes in pipes.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use tests::hub::{FakeHub, hf_client, python};
+use tests::hub::{FakeHub, hf_client};
+use tests::locks::{LockHolder, first_name};
 use tests::runners::{cli_with, node_batch_with, stock};
 use tests::schema::assert_valid;
 use tests::{CacheFixture, Repo, Run, cli, node_batch, safetensors, zoo};
@@ -364,36 +364,6 @@ fn usage_errors_carry_no_escape_codes_off_a_terminal() {
     assert!(!has_escape(&on_tty(&[("TERM", "dumb")])));
 }
 
-/// A process holding an flock on `path` until dropped.
-struct Holder(Child);
-
-impl Holder {
-    fn hold(path: &Path) -> Self {
-        let mut child = Command::new(python())
-            .args([
-                "-c",
-                "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)",
-            ])
-            .arg(path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "held");
-        Self(child)
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A cache the real huggingface_hub wrote: finished downloads, and its lock files left behind.
 fn hf_cache(dir: &Path) -> PathBuf {
     let store = dir.join("store/models/org/tiny/main");
@@ -467,14 +437,7 @@ fn rm_without_a_lock_probe_blocks_only_while_a_download_is_unfinished() {
     let dir = tempfile::tempdir().unwrap();
     let cache = hf_cache(dir.path());
     let lock_dir = ".locks/models--org--tiny";
-    let lock_name = fs::read_dir(cache.join(lock_dir))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .file_name()
-        .into_string()
-        .unwrap();
+    let lock_name = first_name(&cache.join(lock_dir));
     let etag = lock_name.strip_suffix(".lock").unwrap().to_owned();
 
     // 1. Finished downloads only: removable everywhere, probe or not.
@@ -504,7 +467,7 @@ fn rm_without_a_lock_probe_blocks_only_while_a_download_is_unfinished() {
             b"partial",
         )
         .unwrap();
-        holders.push(Holder::hold(&copy.join(lock_dir).join(&lock_name)));
+        holders.push(LockHolder::hold(&copy.join(lock_dir).join(&lock_name)));
     }
     for (runtime, env, left) in rm_everywhere(&running) {
         assert_eq!(env["error"]["type"], "locks_present", "{runtime}: {env:#}");
@@ -527,7 +490,7 @@ fn rm_without_a_lock_probe_blocks_only_while_a_download_is_unfinished() {
     for name in ["cli", "node", "stock"] {
         let copy = held.join(name);
         copy_tree(&cache, &copy);
-        holders.push(Holder::hold(&copy.join(lock_dir).join(&lock_name)));
+        holders.push(LockHolder::hold(&copy.join(lock_dir).join(&lock_name)));
     }
     let results = rm_everywhere(&held);
     assert_eq!(
@@ -573,13 +536,9 @@ fn the_node_lock_probe_sees_a_held_lock_on_linux() {
     // The same held lock as above, through the npm package with its lock table visible.
     let dir = tempfile::tempdir().unwrap();
     let cache = hf_cache(dir.path());
-    let lock = fs::read_dir(cache.join(".locks/models--org--tiny"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let _holder = Holder::hold(&lock);
+    let lock_dir = cache.join(".locks/models--org--tiny");
+    let lock = lock_dir.join(first_name(&lock_dir));
+    let _holder = LockHolder::hold(&lock);
     let run = &node_batch(&[(
         vec!["rm".into(), "org/tiny".into(), "--json".into()],
         cache.clone(),
