@@ -35,6 +35,7 @@ pub mod scan;
 pub mod snapshot;
 pub mod time;
 pub mod trees;
+pub mod workspace;
 
 use std::path::Path;
 use std::time::SystemTime;

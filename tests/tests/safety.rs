@@ -179,6 +179,21 @@ fn revisions_answer_byte_identically_through_the_npm_package() {
         let ours = cli(&args, Some(fx.path()));
         assert_eq!(ours, *theirs, "{argv:?}");
     }
+    // pull of a cached revision is answered from the cache alone, by both.
+    let pulls: Vec<(Vec<String>, PathBuf)> =
+        ["org/tagged@v1.0", "org/tagged@main", "org/tagged@aaaa"]
+            .iter()
+            .map(|spec| {
+                let argv = vec!["pull".to_owned(), (*spec).to_owned(), "--json".to_owned()];
+                (argv, fx.path().to_path_buf())
+            })
+            .collect();
+    for ((argv, _), theirs) in pulls.iter().zip(&node_batch(&pulls)) {
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let (_, ours) = json_of(&fx, &args[..2]);
+        assert_eq!(ours, theirs.json(), "{argv:?}");
+        assert_eq!(ours["data"]["download_status"], "already_exists");
+    }
 }
 
 /// Every command, as the CLI is given it.

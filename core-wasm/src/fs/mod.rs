@@ -352,6 +352,13 @@ impl CacheFs {
             .retain(|path, _| !Path::new(path).starts_with(rel) || rel.as_os_str().is_empty());
     }
 
+    /// The text of the link at `link`, as stored.
+    pub fn link_text(&self, link: &Path) -> Option<String> {
+        let (parent, name) = dir::split(link).ok()?;
+        let target = self.dir(&parent).ok()?.read_link(&name).ok()?;
+        Some(target.to_string_lossy().into_owned())
+    }
+
     /// Where the link at `link` points after one hop, joined lexically; `None` when it
     /// cannot be read or would leave the cache.
     pub fn link_target(&self, link: &Path) -> Option<PathBuf> {
