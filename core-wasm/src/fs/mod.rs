@@ -336,6 +336,24 @@ impl CacheFs {
         source.rename_into(&from_name, &dest, &to_name)
     }
 
+    /// Replaces `rel` atomically through the named temporary file `tmp` (same folder).
+    pub fn replace_file_via(&self, rel: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (parent, name) = dir::split(rel)?;
+        let (tmp_parent, tmp_name) = dir::split(tmp)?;
+        if parent != tmp_parent {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        let dir = self.dir(&parent)?;
+        if let Err(e) = dir
+            .write_file(&tmp_name, bytes)
+            .and_then(|()| dir.rename(&tmp_name, &name))
+        {
+            let _ = dir.remove_file(&tmp_name);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Replaces a file's content atomically (a temporary file, then a rename).
     pub fn replace_file(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
         let (parent, name) = dir::split(rel)?;

@@ -115,18 +115,86 @@ pub struct ContentHash {
     pub file_index: Vec<IndexEntry>,
 }
 
+/// What the walk found, before any byte is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The index path (NFC, `/`-separated).
+    pub path: String,
+    /// Where it is, relative to the workspace root.
+    pub rel: PathBuf,
+    /// Its base name as stored on disk.
+    pub name: String,
+    /// A link (fingerprinted by target), or a file with its size and mtime.
+    pub kind: CandidateKind,
+}
+
+/// A walked entry's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateKind {
+    /// A symlink (recorded with size and mtime 0).
+    Link,
+    /// A regular file.
+    File {
+        /// `st_size`.
+        size: u64,
+        /// mtime in nanoseconds.
+        mtime_ns: u128,
+    },
+}
+
+impl Candidate {
+    /// `(size, mtime_ns)` as the index stores them.
+    pub fn stat(&self) -> (u64, u128) {
+        match self.kind {
+            CandidateKind::Link => (0, 0),
+            CandidateKind::File { size, mtime_ns } => (size, mtime_ns),
+        }
+    }
+
+    /// The entry's `sha` by its class (reads the file, or its safetensors header).
+    pub fn sha(&self, fs: &CacheFs) -> Result<String, HashError> {
+        match self.kind {
+            CandidateKind::Link => link_sha(fs, &self.rel, &self.path),
+            CandidateKind::File { size, .. } => {
+                file_sha(fs, &self.rel, &self.name, &self.path, size)
+            }
+        }
+    }
+
+    /// The index entry (hashing it).
+    pub fn entry(&self, fs: &CacheFs) -> Result<IndexEntry, HashError> {
+        let (size, mtime_ns) = self.stat();
+        Ok(IndexEntry {
+            sha: self.sha(fs)?,
+            path: self.path.clone(),
+            size,
+            mtime_ns,
+        })
+    }
+}
+
 /// Computes the v2 hash of the workspace `fs` is rooted at, leaving out `excludes`.
 pub fn compute(fs: &CacheFs, excludes: &Excludes) -> Result<ContentHash, HashError> {
-    if fs.lstat(Path::new("config.json")).is_err() {
-        return Err(HashError::NoConfig);
-    }
-    let mut index = Vec::new();
-    walk(fs, excludes, Path::new(""), "", 0, &mut index)?;
+    let mut index = candidates(fs, excludes)?
+        .iter()
+        .map(|c| c.entry(fs))
+        .collect::<Result<Vec<_>, _>>()?;
     index.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ContentHash {
         content_hash: aggregate(&index),
         file_index: index,
     })
+}
+
+/// The entries the hash covers, sorted by path; nothing is read but folders and stats.
+pub fn candidates(fs: &CacheFs, excludes: &Excludes) -> Result<Vec<Candidate>, HashError> {
+    if fs.lstat(Path::new("config.json")).is_err() {
+        return Err(HashError::NoConfig);
+    }
+    let mut out = Vec::new();
+    walk(fs, excludes, Path::new(""), "", 0, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }
 
 fn walk(
@@ -135,7 +203,7 @@ fn walk(
     dir: &Path,
     prefix: &str,
     depth: usize,
-    out: &mut Vec<IndexEntry>,
+    out: &mut Vec<Candidate>,
 ) -> Result<(), HashError> {
     if depth > MAX_DEPTH {
         return Err(HashError::TooDeep(prefix.to_owned()));
@@ -156,20 +224,34 @@ fn walk(
         } else {
             format!("{prefix}/{nfc}")
         };
-        match kind {
+        let kind = match kind {
             // Links are recorded whatever the patterns say, and never descended.
-            Kind::Symlink => out.push(IndexEntry {
-                sha: link_sha(fs, &rel, &path)?,
-                path,
-                size: 0,
-                mtime_ns: 0,
-            }),
-            Kind::Dir if excludes.skips_dir(&name) => {}
-            Kind::Dir => walk(fs, excludes, &rel, &path, depth + 1, out)?,
-            Kind::File if excludes.skips_file(&name) => {}
-            Kind::File => out.push(file_entry(fs, &rel, &name, path)?),
-            Kind::Other => {}
-        }
+            Kind::Symlink => CandidateKind::Link,
+            Kind::Dir if excludes.skips_dir(&name) => continue,
+            Kind::Dir => {
+                walk(fs, excludes, &rel, &path, depth + 1, out)?;
+                continue;
+            }
+            Kind::File if excludes.skips_file(&name) => continue,
+            Kind::File => {
+                let st = fs.lstat(&rel).map_err(|e| io_error(&path, &e))?;
+                let mtime_ns = st
+                    .modified
+                    .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                CandidateKind::File {
+                    size: st.size,
+                    mtime_ns,
+                }
+            }
+            Kind::Other => continue,
+        };
+        out.push(Candidate {
+            path,
+            rel,
+            name,
+            kind,
+        });
     }
     Ok(())
 }
@@ -213,37 +295,32 @@ fn io_error(path: &str, e: &std::io::Error) -> HashError {
     }
 }
 
-fn file_entry(fs: &CacheFs, rel: &Path, name: &str, path: String) -> Result<IndexEntry, HashError> {
-    let st = fs.lstat(rel).map_err(|e| io_error(&path, &e))?;
-    let mtime_ns = st
-        .modified
-        .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let sha = if name.ends_with(".safetensors") {
-        safetensors_sha(fs, rel, st.size)
-            .ok_or_else(|| HashError::CorruptSafetensors(path.clone()))?
-    } else if st.size > WHOLE_FILE_LIMIT {
-        large_file_sha(name, st.size)
-    } else {
-        let mut file = fs.open_file(rel).map_err(|e| io_error(&path, &e))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 << 10];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => h.update(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(&path, &e)),
-            }
+fn file_sha(
+    fs: &CacheFs,
+    rel: &Path,
+    name: &str,
+    path: &str,
+    size: u64,
+) -> Result<String, HashError> {
+    if name.ends_with(".safetensors") {
+        return safetensors_sha(fs, rel, size)
+            .ok_or_else(|| HashError::CorruptSafetensors(path.to_owned()));
+    }
+    if size > WHOLE_FILE_LIMIT {
+        return Ok(large_file_sha(name, size));
+    }
+    let mut file = fs.open_file(rel).map_err(|e| io_error(path, &e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path, &e)),
         }
-        format!("sha256:{}", hex(&h.finalize()))
-    };
-    Ok(IndexEntry {
-        path,
-        size: st.size,
-        mtime_ns,
-        sha,
-    })
+    }
+    Ok(format!("sha256:{}", hex(&h.finalize())))
 }
 
 /// sha256 of the JSON header (the 8-byte length prefix excluded); `None` when corrupt:
