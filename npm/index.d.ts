@@ -65,15 +65,15 @@ export interface ModelObject {
   runtime_compatible: boolean;
   /** The first problem found (integrity first, then runtime), or `null` if there is none. */
   reason: string | null;
-  /** `true` for models in the Hugging Face cache. */
+  /** `true` for models in the Hugging Face cache, `false` for workspaces (local folders). */
   cached: boolean;
-  /** Workspace provenance; always `null` for cache models. */
+  /** Workspaces: the sentinel's `source_repo` (the model it was cloned from); `null` for cache models. */
   origin: string | null;
-  /** Workspace content hash; always `null` for cache models. */
+  /** Workspaces: the content hash pinned in the sentinel (`"sha256:<hex>"`); `null` for cache models. */
   content_hash: string | null;
-  /** Workspace provenance; always `null` for cache models. */
-  hash_modified: boolean | null;
-  /** Workspace provenance; always `null` for cache models. */
+  /** Workspaces: when that hash was pinned (UTC ISO 8601); `null` for cache models. */
+  hash_modified: string | null;
+  /** Workspaces: whether the folder still holds what the hash pinned (`null`: unknown); `null` for cache models. */
   clean: boolean | null;
   /** `show` only, and only when config.json has an MLX `quantization` object, e.g. `{bits: 4, group_size: 64}`. */
   quantization?: { bits?: number; group_size?: number; [key: string]: unknown };

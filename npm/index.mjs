@@ -182,11 +182,20 @@ async function execute(argv, options) {
   // (core-wasm's location.rs); the same facts the CLI reports.
   const location = [`--cache-origin=${origin}`, `--cache-path=${cacheDir}`];
   if (state !== null) location.push(`--cache-state=${state}`);
+  const preopens = state === null ? { '/cache': cacheDir } : {};
+  // The folder a workspace command names, read-only in spirit (node:wasi cannot enforce
+  // it); core-wasm's workspace/mount.rs says what the core is told.
+  const mount = workspaceMount(argv);
+  if (mount) {
+    location.push(`--workspace-root=${mount.root}`);
+    if (mount.prefix !== undefined) location.push(`--workspace-prefix=${mount.prefix}`);
+    preopens['/workspace'] = mount.root;
+  }
   const wasi = new WASI({
     version: 'preview1',
     args: ['mlxk', ...location, ...argv],
     env: {},
-    preopens: state === null ? { '/cache': cacheDir } : {},
+    preopens,
     returnOnExit: true,
   });
 
@@ -582,6 +591,42 @@ function resolveCacheLocation(env) {
 function cacheLocationFrom(options) {
   if (options.cacheDir === undefined) return resolveCacheLocation(process.env);
   return { cacheDir: path.resolve(options.cacheDir), origin: '--cache-dir' };
+}
+
+/**
+ * The folder a workspace command names, as the CLI mounts it: the command's first positional
+ * argument when it is an explicit path (`./x`, `../x`, `/x`, `.`, `..`: core-wasm's
+ * `resolve::is_explicit_path`), resolved with its links; for `list` of a path that is not a
+ * folder, the folder holding it, with the last component as a name prefix.
+ */
+function workspaceMount(argv) {
+  let positional = null;
+  let afterDashes = false;
+  for (const arg of argv.slice(1)) {
+    if (!afterDashes && arg === '--') {
+      afterDashes = true;
+      continue;
+    }
+    if (!afterDashes && arg.startsWith('-') && arg.length > 1) continue;
+    positional = arg.trim();
+    break;
+  }
+  const explicit = (p) => p === '.' || p === '..' || p.startsWith('./') || p.startsWith('../') || p.startsWith('/');
+  if (positional === null || !explicit(positional)) return null;
+  const folder = (p) => {
+    try {
+      const real = realpathSync(p);
+      return statSync(real).isDirectory() ? real : null;
+    } catch {
+      return null;
+    }
+  };
+  const itself = folder(positional);
+  if (itself) return { root: itself };
+  if (argv[0] !== 'list') return null;
+  const prefix = path.basename(positional);
+  const parent = folder(path.dirname(positional) || '.');
+  return parent && prefix !== '.' && prefix !== '..' ? { root: parent, prefix } : null;
 }
 
 /** `null` for a usable folder (links followed, as the CLI does), else why not. */

@@ -76,6 +76,9 @@ pub enum CoreError {
     /// `rm`: nothing matches (the reference's plural wording).
     #[error("No models found matching '{0}'")]
     NoModelsMatch(String),
+    /// `rm`: the path names a workspace, which is its owner's to delete.
+    #[error("Cannot delete workspace model. Use: rm -rf {0}")]
+    WorkspaceModel(String),
     /// `rm`: a live process holds a lock of the repo.
     #[error("Model has active locks. Use --force to override.")]
     LocksPresent,
@@ -172,6 +175,7 @@ impl CoreError {
                 "model_not_found"
             }
             Self::LocksPresent => "locks_present",
+            Self::WorkspaceModel(_) => "workspace_model",
             Self::PermissionDenied(_) => "permission_denied",
             Self::DeletionFailed(_) => "deletion_failed",
             Self::AmbiguousMatch { .. } | Self::AmbiguousRevision { .. } => "ambiguous_match",

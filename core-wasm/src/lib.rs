@@ -78,7 +78,16 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             code: 0,
         };
     }
-    let outcome = commands::dispatch(&req, &fs, now);
+    let workspaces = req.workspace.clone().map(|m| {
+        // The sandbox sees the mount at `/workspace`; the native library, where it is.
+        let root = if cfg!(target_os = "wasi") {
+            std::path::PathBuf::from(workspace::mount::GUEST_ROOT)
+        } else {
+            std::path::PathBuf::from(&m.root)
+        };
+        workspace::mount::Workspaces::new(m, &root)
+    });
+    let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), now);
     let code = outcome.exit_code();
     let env = &outcome.envelope;
     if req.json {

@@ -89,6 +89,7 @@ pub fn evaluate(fs: &CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Eval
         hash_modified: None,
         clean: None,
         quantization: None,
+        display_name: None,
     };
     // Descriptors opened for this repo are not needed for the next one.
     fs.release();

@@ -187,12 +187,15 @@ pub struct ModelObject {
     /// Workspace provenance; `null` for cache models.
     pub content_hash: Option<String>,
     /// Workspace provenance; `null` for cache models.
-    pub hash_modified: Option<bool>,
+    pub hash_modified: Option<String>,
     /// Workspace provenance; `null` for cache models.
     pub clean: Option<bool>,
     /// MLX `quantization` dict from config.json (`show` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantization: Option<Value>,
+    /// Workspaces in `list` only: the name as the pattern would show it (last key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// `data` of `list`.
@@ -226,6 +229,9 @@ pub struct HealthEntry {
     pub status: &'static str,
     /// `Model is healthy`, `Multi-file model complete`, or the failure.
     pub reason: String,
+    /// Workspaces only: whether the sentinel says `managed: true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
     /// `--deep` only: what the audit checked and found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deep: Option<DeepEntry>,
@@ -336,7 +342,7 @@ pub struct FileEntry {
 pub struct ShowData {
     /// The model object, with `quantization` when config.json has an MLX one.
     pub model: ModelObject,
-    /// Always `null` for cache models.
+    /// `null` for cache models; a workspace's whole sentinel (`{}` without one).
     pub workspace_metadata: Option<Value>,
     /// `--files`: the snapshot's files.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,8 @@ pub struct Request {
     pub json: bool,
     /// Where the host found the cache (its options before the command), if it said.
     pub cache: Option<crate::location::Location>,
+    /// The folder the host mounted for a workspace command, if any.
+    pub workspace: Option<crate::workspace::mount::Mount>,
     /// What to run.
     pub command: Command,
 }
@@ -113,6 +115,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let json = wants_json(argv);
     let mut args: Vec<String> = argv.iter().skip(1).cloned().collect();
     let cache = crate::location::extract(&mut args)?;
+    let workspace = crate::workspace::mount::extract(&mut args)?;
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -182,6 +185,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         program,
         json,
         cache,
+        workspace,
         command,
     })
 }

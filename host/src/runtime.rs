@@ -150,6 +150,7 @@ impl Runtime {
         &self,
         argv: &[String],
         cache: Option<&Path>,
+        workspace: Option<&Path>,
         perms: FsPerms,
         limits: Limits,
         progress: bool,
@@ -170,6 +171,18 @@ impl Runtime {
                         "Failed to open the cache at {}: {e}",
                         dir.display()
                     ))
+                })?;
+        }
+        // The folder the user named, read-only (core-wasm's `workspace::mount`).
+        if let Some(dir) = workspace {
+            builder
+                .preopened_dir(
+                    dir,
+                    core_wasm::workspace::mount::GUEST_ROOT,
+                    FsPerms::ReadOnly,
+                )
+                .map_err(|e| {
+                    GuestFailure::Setup(anyhow!("Failed to open {}: {e}", dir.display()))
                 })?;
         }
         let caps = CacheCaps::new(cache, progress)

@@ -305,7 +305,7 @@ fn unknown_revisions_ambiguity_and_a_missing_cache_are_errors() {
 
 #[test]
 fn paths_and_names_with_dot_dot_delete_nothing_outside() {
-    // §9 item 70: local folders are not models here (no workspaces); nothing is deleted.
+    // §9 item 70: a workspace is its owner's (`workspace_model`); nothing is deleted.
     let fx = CacheFixture::new();
     let repo = single(&fx, "org/victim");
     let outside = fx.outside().join("workspace");
@@ -323,13 +323,11 @@ fn paths_and_names_with_dot_dot_delete_nothing_outside() {
     fs::create_dir_all(evil.path().join("snapshots")).unwrap();
     symlink(&outside, evil.path().join("blobs")).unwrap();
 
-    for spec in [
-        outside.to_str().unwrap(),
-        "../workspace",
-        "./hub",
-        "org/../..",
-        "../../..",
-    ] {
+    let (code, env) = rm(&fx, &[outside.to_str().unwrap(), "-f"]);
+    assert_eq!(code, 1, "{env:#}");
+    assert_eq!(env["error"]["type"], "workspace_model");
+    assert!(outside.join("config.json").exists());
+    for spec in ["../workspace", "./hub", "org/../..", "../../.."] {
         let (code, env) = rm(&fx, &[spec, "-f"]);
         assert_eq!(code, 1, "{spec}: {env:#}");
         assert_eq!(env["error"]["type"], "model_not_found", "{spec}");

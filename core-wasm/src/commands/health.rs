@@ -16,9 +16,18 @@ use crate::request::HealthArgs;
 use crate::resolve::{self, Resolution};
 use crate::scan::{self, CachedRepo};
 use crate::snapshot::Selection;
+use crate::workspace::model as ws_model;
+use crate::workspace::mount::Workspaces;
 
 /// Checks every model repo, or the one `args.model` names.
-pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
+pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome {
+    if let Some(spec) = args
+        .model
+        .as_deref()
+        .filter(|m| resolve::is_explicit_path(m.trim()))
+    {
+        return workspace(spec, ws);
+    }
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,
         Err(e) => return failure(e),
@@ -63,6 +72,7 @@ pub fn run(args: &HealthArgs, fs: &CacheFs) -> Outcome {
                 "unhealthy"
             },
             reason: eval.health.reason,
+            managed: None,
             deep: None,
         };
         rows.push((entry, audit));
@@ -121,6 +131,41 @@ fn failure(e: CoreError) -> Outcome {
             to_value(HealthData::default()),
         ),
         human: String::new(),
+        exit_code: None,
+    }
+}
+
+/// `health <path>`: the workspace the path names, or nothing (no folder scan, reference
+/// §1.8); entries carry `managed`.
+fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
+    let mut data = HealthData::default();
+    if let Some(ws) = ws.filter(|w| w.mount_is_workspace()) {
+        let model = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""));
+        let entry = HealthEntry {
+            name: model.eval.object.name.clone(),
+            status: if model.eval.health.healthy {
+                "healthy"
+            } else {
+                "unhealthy"
+            },
+            reason: model.eval.health.reason.clone(),
+            managed: Some(model.managed()),
+            deep: None,
+        };
+        if model.eval.health.healthy {
+            data.healthy.push(entry);
+        } else {
+            data.unhealthy.push(entry);
+        }
+    }
+    data.summary = HealthSummary {
+        total: data.healthy.len() + data.unhealthy.len(),
+        healthy_count: data.healthy.len(),
+        unhealthy_count: data.unhealthy.len(),
+    };
+    Outcome {
+        human: render::health::text(&data),
+        envelope: Envelope::success(CommandName::Health, data),
         exit_code: None,
     }
 }

@@ -8,10 +8,17 @@ use crate::model;
 use crate::protocol::{CommandName, Envelope, ListData};
 use crate::render;
 use crate::request::ListArgs;
+use crate::resolve;
 use crate::scan;
+use crate::workspace::model as ws_model;
+use crate::workspace::mount::Workspaces;
 
 /// Lists the models whose full name contains `pattern` (case-insensitive).
-pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
+pub fn run(args: &ListArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+    let pattern = args.pattern.trim();
+    if resolve::is_explicit_path(pattern) {
+        return workspaces(args, pattern, ws, now);
+    }
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,
         Err(e) => {
@@ -36,6 +43,57 @@ pub fn run(args: &ListArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
         .iter()
         .map(|r| model::evaluate(fs, r, None).object)
         .collect();
+    models.sort_by(|a, b| a.name.cmp(&b.name));
+    let data = ListData {
+        count: models.len(),
+        models,
+        system: None,
+    };
+    let human = render::list::table(&data, args, now);
+    Outcome {
+        envelope: Envelope::success(CommandName::List, data),
+        human,
+        exit_code: None,
+    }
+}
+
+/// `list <path>` (workspaces-reference §1.7): only workspaces, never the cache. The mount
+/// itself when it is one; else its direct children that are (or, when the host mounted the
+/// path's parent, those whose name starts with the path's last component), sorted by name.
+fn workspaces(args: &ListArgs, pattern: &str, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+    let mut models = Vec::new();
+    if let Some(ws) = ws {
+        let absolute = pattern.starts_with('/');
+        if ws.mount_is_workspace() {
+            let name = ws.mount.name_of("");
+            let mut m = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &name)
+                .eval
+                .object;
+            let folder = name.rsplit('/').next().unwrap_or_default().to_owned();
+            m.display_name = Some(if absolute { name.clone() } else { folder });
+            models.push(m);
+        } else {
+            let prefix = ws.mount.prefix.as_deref().unwrap_or_default();
+            let children = ws.fs.read_dir(std::path::Path::new("")).unwrap_or_default();
+            for (child, kind) in children {
+                let dir = std::path::Path::new(&child);
+                if kind != crate::fs::Kind::Dir
+                    || !child.starts_with(prefix)
+                    || !ws_model::is_workspace(&ws.fs, dir)
+                {
+                    continue;
+                }
+                let name = ws.mount.name_of(&child);
+                let mut m = ws_model::evaluate(&ws.fs, dir, &name).eval.object;
+                m.display_name = Some(if absolute {
+                    name.clone()
+                } else {
+                    child.clone()
+                });
+                models.push(m);
+            }
+        }
+    }
     models.sort_by(|a, b| a.name.cmp(&b.name));
     let data = ListData {
         count: models.len(),

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use crate::fs::CacheFs;
 use crate::protocol::Envelope;
 use crate::request::{Command, Request};
+use crate::workspace::mount::Workspaces;
 
 /// What a command produced: its envelope, and how to show it to a person.
 #[derive(Debug)]
@@ -33,12 +34,12 @@ impl Outcome {
 }
 
 /// Runs a parsed request against the cache at `fs`.
-pub fn dispatch(req: &Request, fs: &CacheFs, now: SystemTime) -> Outcome {
+pub fn dispatch(req: &Request, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
     match &req.command {
-        Command::List(args) => list::run(args, fs, now),
-        Command::Health(args) => health::run(args, fs),
-        Command::Show(args) => show::run(args, fs, now),
-        Command::Rm(args) => rm::run(args, fs),
+        Command::List(args) => list::run(args, fs, ws, now),
+        Command::Health(args) => health::run(args, fs, ws),
+        Command::Show(args) => show::run(args, fs, ws, now),
+        Command::Rm(args) => rm::run(args, fs, ws),
         Command::Pull(args) => pull::run(args, fs),
         Command::Version => version::run(&req.program),
     }

@@ -9,6 +9,7 @@ use crate::removal::{self, Scope};
 use crate::request::RmArgs;
 use crate::resolve::{self, MatchKind, Resolution};
 use crate::scan;
+use crate::workspace::mount::Workspaces;
 
 /// The reference's starting `data`.
 fn base() -> RmData {
@@ -30,7 +31,13 @@ fn failure(e: &CoreError, data: RmData) -> Outcome {
 }
 
 /// Runs `rm`.
-pub fn run(args: &RmArgs, fs: &CacheFs) -> Outcome {
+pub fn run(args: &RmArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome {
+    // A workspace belongs to its owner: this tool never deletes one (reference §1.8).
+    if resolve::is_explicit_path(args.model.trim())
+        && let Some(ws) = ws.filter(|w| w.mount_is_workspace())
+    {
+        return failure(&CoreError::WorkspaceModel(ws.mount.name_of("")), base());
+    }
     let info = match scan::scan_cache(fs) {
         Ok(info) if info.exists => info,
         Ok(_) => return failure(&CoreError::CacheNotFound, base()),

@@ -14,9 +14,17 @@ use crate::render;
 use crate::request::ShowArgs;
 use crate::resolve;
 use crate::scan;
+use crate::workspace::model as ws_model;
+use crate::workspace::mount::Workspaces;
 
 /// Shows the model `args.model` names.
-pub fn run(args: &ShowArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
+pub fn run(args: &ShowArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+    if resolve::is_explicit_path(args.model.trim()) {
+        return match ws.filter(|w| w.mount_is_workspace()) {
+            Some(ws) => workspace(args, ws, now),
+            None => failure(CoreError::ModelNotFound(args.model.clone())),
+        };
+    }
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,
         Err(e) => return failure(e),
@@ -30,6 +38,24 @@ pub fn run(args: &ShowArgs, fs: &CacheFs, now: SystemTime) -> Outcome {
     let data = show_data(&eval, args);
     Outcome {
         human: render::show::text(&data, crate::time::unix_seconds(now)),
+        exit_code: None,
+        envelope: Envelope::success(CommandName::Show, data),
+    }
+}
+
+/// `show <workspace>` (workspaces-reference §1.8): the model object of the folder, its whole
+/// sentinel as `workspace_metadata` (`{}` without one), then files, config or metadata.
+fn workspace(args: &ShowArgs, ws: &Workspaces, now: SystemTime) -> Outcome {
+    let model = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""));
+    let mut data = show_data(&model.eval, args);
+    data.workspace_metadata = Some(model.metadata());
+    let mut human = render::show::text(&data, crate::time::unix_seconds(now));
+    human.push_str(&render::show::workspace_block(
+        model.sentinel.as_ref(),
+        &model.clean,
+    ));
+    Outcome {
+        human,
         exit_code: None,
         envelope: Envelope::success(CommandName::Show, data),
     }

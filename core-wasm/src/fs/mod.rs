@@ -150,11 +150,13 @@ impl CacheFs {
     /// `lstat` of a cache-relative path.
     pub fn lstat(&self, rel: &Path) -> io::Result<Stat> {
         if rel.as_os_str().is_empty() {
-            self.dir(rel)?;
+            // The root itself: "." of its own descriptor (a workspace's mtime is its folder's).
+            let root = self.dir(rel)?;
+            let modified = root.lstat(".").ok().and_then(|st| st.modified);
             return Ok(Stat {
                 kind: Kind::Dir,
                 size: 0,
-                modified: None,
+                modified,
             });
         }
         let (parent, name) = dir::split(rel)?;

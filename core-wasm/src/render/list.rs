@@ -54,22 +54,34 @@ pub fn table(data: &ListData, args: &ListArgs, now: SystemTime) -> String {
         if !(args.all || runnable) {
             continue;
         }
-        let name = if args.verbose {
+        let name = if let Some(shown) = &m.display_name {
+            shown.as_str()
+        } else if args.verbose {
             m.name.as_str()
         } else {
             m.name.strip_prefix("mlx-community/").unwrap_or(&m.name)
         };
+        // A workspace without a commit shows its content hash (the digest after `sha256:`).
+        let hash = m.hash.as_deref().or_else(|| {
+            m.content_hash
+                .as_deref()
+                .map(|h| h.split_once(':').map_or(h, |(_, digest)| digest))
+        });
+        let (src, clean) = match (m.cached, m.clean) {
+            (true, _) => ("cache", "\u{2014}"),
+            (false, Some(true)) => ("ws", "\u{2713}"),
+            (false, Some(false)) => ("ws*", "\u{2717}"),
+            (false, None) => ("ws?", "\u{2014}"),
+        };
         let mut row = vec![
             name.to_owned(),
-            m.hash
-                .as_deref()
-                .map_or("-".into(), |h| h.chars().take(7).collect()),
+            hash.map_or("-".into(), |h| h.chars().take(7).collect()),
             humanize_size(m.size_bytes),
             human_age(&m.last_modified, now),
-            "cache".to_owned(),
+            src.to_owned(),
         ];
         if wide {
-            row.extend(["\u{2014}".to_owned(), m.framework.to_owned()]);
+            row.extend([clean.to_owned(), m.framework.to_owned()]);
         }
         row.push(type_cell(m));
         let healthy = m.health == "healthy";

@@ -131,6 +131,37 @@ fn py_str_repr(s: &str) -> String {
     out
 }
 
+/// The `Workspace:` block 2.0.8 appends for a workspace whose sentinel names its source
+/// (workspaces-reference §1.8); empty otherwise.
+pub fn workspace_block(
+    sentinel: Option<&crate::workspace::sentinel::Sentinel>,
+    clean: &crate::workspace::clean::Clean,
+) -> String {
+    use crate::workspace::clean::Clean;
+    let Some(s) = sentinel else {
+        return String::new();
+    };
+    let Some(source) = s.source_repo().filter(|r| !r.is_empty()) else {
+        return String::new();
+    };
+    let text = |key: &str| s.fields.get(key).and_then(Value::as_str).unwrap_or("-");
+    let mut out = format!("\nWorkspace:\n  Source: {source}\n");
+    out.push_str(&format!("  Operation: {}\n", text("operation")));
+    out.push_str(&format!("  Created: {}\n", text("created_at")));
+    let clean_line = match clean {
+        Clean::Clean => "\u{2713}",
+        Clean::Dirty => "\u{2717} (workspace modified since clone)",
+        Clean::Unknown | Clean::Corrupt(_) => "\u{2014} (run with --recalc-hash to migrate to v2)",
+    };
+    out.push_str(&format!("  Clean: {clean_line}\n"));
+    if let Some(hash) = s.content_hash() {
+        let shown: String = hash.chars().take(23).collect();
+        out.push_str(&format!("  Content Hash: {shown}...\n"));
+        out.push_str(&format!("  Hash Modified: {}\n", text("hash_modified")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! `show`; here such a file is clean and the read-only commands stay read-only.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -60,8 +61,8 @@ fn bad_path(path: &Value) -> Option<String> {
     None
 }
 
-/// Compares the workspace `fs` is rooted at with its sentinel's index.
-pub fn check(fs: &CacheFs, sentinel: Option<&Sentinel>) -> Clean {
+/// Compares the workspace at `base` of `fs` with its sentinel's index.
+pub fn check(fs: &CacheFs, base: &Path, sentinel: Option<&Sentinel>) -> Clean {
     let Some(s) = sentinel.filter(|s| s.is_v2()) else {
         return Clean::Unknown;
     };
@@ -86,7 +87,7 @@ pub fn check(fs: &CacheFs, sentinel: Option<&Sentinel>) -> Clean {
         pinned.insert(path.as_str().unwrap_or_default(), (size, mtime, sha));
     }
     let excludes = Excludes::new(&s.exclude_patterns());
-    let Ok(found) = content_hash::candidates(fs, &excludes) else {
+    let Ok(found) = content_hash::candidates(fs, base, &excludes) else {
         return Clean::Dirty;
     };
     if found.len() != pinned.len() {
@@ -121,7 +122,7 @@ mod tests {
         std::fs::write(ws.path().join("config.json"), r#"{"model_type":"llama"}"#).unwrap();
         std::fs::write(ws.path().join("data.txt"), "data").unwrap();
         let fs = CacheFs::new(ws.path());
-        let h = content_hash::compute(&fs, &Excludes::default_list()).unwrap();
+        let h = content_hash::compute(&fs, Path::new(""), &Excludes::default_list()).unwrap();
         let mut s = Sentinel::default();
         s.set("managed", true.into());
         s.set("hash_algorithm", "v2".into());
@@ -132,15 +133,15 @@ mod tests {
             .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
             .collect();
         s.set("file_index", index.into());
-        s.write(&fs).unwrap();
+        s.write(&fs, Path::new("")).unwrap();
         (ws, fs)
     }
 
     #[test]
     fn clean_dirty_and_unknown() {
         let (ws, fs) = pinned_workspace();
-        let read = || Sentinel::read(&fs);
-        assert_eq!(check(&fs, read().as_ref()), Clean::Clean);
+        let read = || Sentinel::read(&fs, Path::new(""));
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Clean);
         // A moved mtime with the same bytes is clean, and nothing is written.
         let before = std::fs::read(ws.path().join(".mlxk_workspace.json")).unwrap();
         let f = std::fs::File::options()
@@ -149,29 +150,29 @@ mod tests {
             .unwrap();
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
             .unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Clean);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Clean);
         assert_eq!(
             std::fs::read(ws.path().join(".mlxk_workspace.json")).unwrap(),
             before
         );
         // Excluded files do not count.
         std::fs::write(ws.path().join("notes.log"), "x").unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Clean);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Clean);
         // Same size, other bytes; an added file; a removed file.
         std::fs::write(ws.path().join("data.txt"), "DATA").unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Dirty);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Dirty);
         std::fs::write(ws.path().join("data.txt"), "data").unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Clean);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Clean);
         std::fs::write(ws.path().join("new.txt"), "n").unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Dirty);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Dirty);
         std::fs::remove_file(ws.path().join("new.txt")).unwrap();
         std::fs::remove_file(ws.path().join("data.txt")).unwrap();
-        assert_eq!(check(&fs, read().as_ref()), Clean::Dirty);
+        assert_eq!(check(&fs, Path::new(""), read().as_ref()), Clean::Dirty);
         // No v2 sentinel: unknown.
-        assert_eq!(check(&fs, None), Clean::Unknown);
+        assert_eq!(check(&fs, Path::new(""), None), Clean::Unknown);
         let mut v1 = read().unwrap();
         v1.set("hash_algorithm", "v1".into());
-        assert_eq!(check(&fs, Some(&v1)), Clean::Unknown);
+        assert_eq!(check(&fs, Path::new(""), Some(&v1)), Clean::Unknown);
     }
 
     #[test]
@@ -185,18 +186,21 @@ mod tests {
             "",
             "a/../../b",
         ] {
-            let mut s = Sentinel::read(&fs).unwrap();
+            let mut s = Sentinel::read(&fs, Path::new("")).unwrap();
             s.set(
                 "file_index",
                 json!([{"path": bad, "size": 1, "mtime_ns": 1, "sha": "x"}]),
             );
-            assert!(matches!(check(&fs, Some(&s)), Clean::Corrupt(_)), "{bad:?}");
-            assert_eq!(check(&fs, Some(&s)).as_json(), None);
+            assert!(
+                matches!(check(&fs, Path::new(""), Some(&s)), Clean::Corrupt(_)),
+                "{bad:?}"
+            );
+            assert_eq!(check(&fs, Path::new(""), Some(&s)).as_json(), None);
         }
-        let mut s = Sentinel::read(&fs).unwrap();
+        let mut s = Sentinel::read(&fs, Path::new("")).unwrap();
         s.set("file_index", json!([{"path": "../etc/passwd"}]));
         assert_eq!(
-            check(&fs, Some(&s)),
+            check(&fs, Path::new(""), Some(&s)),
             Clean::Corrupt("'..' component in path: '../etc/passwd'".into())
         );
     }

@@ -120,8 +120,10 @@ pub struct ContentHash {
 pub struct Candidate {
     /// The index path (NFC, `/`-separated).
     pub path: String,
-    /// Where it is, relative to the workspace root.
+    /// Where it is, relative to the root of the file access (`base` + `path`, as stored).
     pub rel: PathBuf,
+    /// The workspace folder it belongs to.
+    pub base: PathBuf,
     /// Its base name as stored on disk.
     pub name: String,
     /// A link (fingerprinted by target), or a file with its size and mtime.
@@ -154,7 +156,7 @@ impl Candidate {
     /// The entry's `sha` by its class (reads the file, or its safetensors header).
     pub fn sha(&self, fs: &CacheFs) -> Result<String, HashError> {
         match self.kind {
-            CandidateKind::Link => link_sha(fs, &self.rel, &self.path),
+            CandidateKind::Link => link_sha(fs, &self.base, &self.rel, &self.path),
             CandidateKind::File { size, .. } => {
                 file_sha(fs, &self.rel, &self.name, &self.path, size)
             }
@@ -173,9 +175,10 @@ impl Candidate {
     }
 }
 
-/// Computes the v2 hash of the workspace `fs` is rooted at, leaving out `excludes`.
-pub fn compute(fs: &CacheFs, excludes: &Excludes) -> Result<ContentHash, HashError> {
-    let mut index = candidates(fs, excludes)?
+/// Computes the v2 hash of the workspace at `base` (a folder of `fs`, `""` for its root),
+/// leaving out `excludes`.
+pub fn compute(fs: &CacheFs, base: &Path, excludes: &Excludes) -> Result<ContentHash, HashError> {
+    let mut index = candidates(fs, base, excludes)?
         .iter()
         .map(|c| c.entry(fs))
         .collect::<Result<Vec<_>, _>>()?;
@@ -186,19 +189,25 @@ pub fn compute(fs: &CacheFs, excludes: &Excludes) -> Result<ContentHash, HashErr
     })
 }
 
-/// The entries the hash covers, sorted by path; nothing is read but folders and stats.
-pub fn candidates(fs: &CacheFs, excludes: &Excludes) -> Result<Vec<Candidate>, HashError> {
-    if fs.lstat(Path::new("config.json")).is_err() {
+/// The entries the hash of the workspace at `base` covers, sorted by path; nothing is read
+/// but folders and stats.
+pub fn candidates(
+    fs: &CacheFs,
+    base: &Path,
+    excludes: &Excludes,
+) -> Result<Vec<Candidate>, HashError> {
+    if fs.lstat(&base.join("config.json")).is_err() {
         return Err(HashError::NoConfig);
     }
     let mut out = Vec::new();
-    walk(fs, excludes, Path::new(""), "", 0, &mut out)?;
+    walk(fs, base, excludes, base, "", 0, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
 fn walk(
     fs: &CacheFs,
+    base: &Path,
     excludes: &Excludes,
     dir: &Path,
     prefix: &str,
@@ -229,7 +238,7 @@ fn walk(
             Kind::Symlink => CandidateKind::Link,
             Kind::Dir if excludes.skips_dir(&name) => continue,
             Kind::Dir => {
-                walk(fs, excludes, &rel, &path, depth + 1, out)?;
+                walk(fs, base, excludes, &rel, &path, depth + 1, out)?;
                 continue;
             }
             Kind::File if excludes.skips_file(&name) => continue,
@@ -249,6 +258,7 @@ fn walk(
         out.push(Candidate {
             path,
             rel,
+            base: base.to_path_buf(),
             name,
             kind,
         });
@@ -264,14 +274,16 @@ fn display(prefix: &str) -> String {
     }
 }
 
-/// Where a link points, relative to the workspace, followed as far as it goes inside it.
-fn link_sha(fs: &CacheFs, rel: &Path, path: &str) -> Result<String, HashError> {
+/// Where a link points, relative to the workspace at `base`, followed as far as it goes
+/// inside it.
+fn link_sha(fs: &CacheFs, base: &Path, rel: &Path, path: &str) -> Result<String, HashError> {
     let target: Option<PathBuf> = match fs.follow_link(rel) {
         Resolved::File { path, .. } => Some(path),
         Resolved::Escapes { .. } => None,
         // A folder, a dangling or looping link: where its text points, if inside.
         _ => fs.link_target(rel),
     };
+    let target = target.and_then(|t| t.strip_prefix(base).ok().map(Path::to_path_buf));
     match target {
         Some(t) => Ok(symlink_sha(&slash_path(&t))),
         None => Err(HashError::SymlinkOutside {
@@ -448,7 +460,7 @@ mod tests {
     }
 
     fn hash_of(dir: &Path) -> Result<ContentHash, HashError> {
-        compute(&CacheFs::new(dir), &Excludes::default_list())
+        compute(&CacheFs::new(dir), Path::new(""), &Excludes::default_list())
     }
 
     #[test]

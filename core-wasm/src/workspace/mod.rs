@@ -4,4 +4,6 @@
 pub mod clean;
 pub mod content_hash;
 pub mod exclude;
+pub mod model;
+pub mod mount;
 pub mod sentinel;

@@ -24,10 +24,10 @@ pub struct Sentinel {
 }
 
 impl Sentinel {
-    /// Reads the sentinel of the workspace `fs` is rooted at; `None` when there is none
-    /// that is a JSON object.
-    pub fn read(fs: &CacheFs) -> Option<Self> {
-        let bytes = fs.read_prefix(Path::new(FILE_NAME), MAX_BYTES).ok()?;
+    /// Reads the sentinel of the workspace at `base` (`""` for the root of `fs`); `None`
+    /// when there is none that is a JSON object.
+    pub fn read(fs: &CacheFs, base: &Path) -> Option<Self> {
+        let bytes = fs.read_prefix(&base.join(FILE_NAME), MAX_BYTES).ok()?;
         match serde_json::from_slice::<Value>(&bytes).ok()? {
             Value::Object(fields) => Some(Self { fields }),
             _ => None,
@@ -90,8 +90,12 @@ impl Sentinel {
     }
 
     /// Writes through [`TMP_NAME`] and a rename, so a reader sees the old or the new file.
-    pub fn write(&self, fs: &CacheFs) -> std::io::Result<()> {
-        fs.replace_file_via(Path::new(FILE_NAME), Path::new(TMP_NAME), &self.to_bytes())
+    pub fn write(&self, fs: &CacheFs, base: &Path) -> std::io::Result<()> {
+        fs.replace_file_via(
+            &base.join(FILE_NAME),
+            &base.join(TMP_NAME),
+            &self.to_bytes(),
+        )
     }
 }
 
@@ -103,17 +107,17 @@ mod tests {
     fn reading_is_tolerant() {
         let ws = tempfile::tempdir().unwrap();
         let fs = CacheFs::new(ws.path());
-        assert_eq!(Sentinel::read(&fs), None);
+        assert_eq!(Sentinel::read(&fs, Path::new("")), None);
         for junk in ["", "not json", "[1,2]", "\"managed\"", "null"] {
             std::fs::write(ws.path().join(FILE_NAME), junk).unwrap();
-            assert_eq!(Sentinel::read(&fs), None, "{junk:?}");
+            assert_eq!(Sentinel::read(&fs, Path::new("")), None, "{junk:?}");
         }
         std::fs::write(
             ws.path().join(FILE_NAME),
             r#"{"managed": "yes", "source_repo": "org/m", "exclude_patterns": [1], "hash_algorithm": "v2"}"#,
         )
         .unwrap();
-        let s = Sentinel::read(&fs).unwrap();
+        let s = Sentinel::read(&fs, Path::new("")).unwrap();
         assert!(!s.managed(), "only `true` is managed");
         assert_eq!(s.source_repo(), Some("org/m"));
         assert_eq!(s.exclude_patterns().len(), DEFAULT_PATTERNS.len());
@@ -129,13 +133,13 @@ mod tests {
         s.set("source_repo", "org/m\u{f6}".into());
         s.set("managed", true.into());
         s.set("mlxk_version", "0.1.0".into());
-        s.write(&fs).unwrap();
+        s.write(&fs, Path::new("")).unwrap();
         let text = std::fs::read_to_string(ws.path().join(FILE_NAME)).unwrap();
         assert_eq!(
             text,
             "{\n  \"mlxk_version\": \"0.1.0\",\n  \"source_repo\": \"org/m\\u00f6\",\n  \"managed\": true\n}\n"
         );
         assert!(!ws.path().join(TMP_NAME).exists());
-        assert_eq!(Sentinel::read(&fs), Some(s));
+        assert_eq!(Sentinel::read(&fs, Path::new("")), Some(s));
     }
 }

@@ -10,6 +10,7 @@ pub mod version;
 use std::path::{Path, PathBuf};
 
 use core_wasm::protocol::{CommandName, Envelope, ErrorBody};
+use core_wasm::workspace::mount::Mount;
 use wasmtime_wasi::FsPerms;
 
 use crate::env;
@@ -133,6 +134,10 @@ pub fn capture_guest(
     if access != Access::None {
         argv.extend(env::cache_location(&ctx.cache_dir, ctx.cache_origin).to_args());
     }
+    let mount = workspace_mount(&args);
+    if let Some((_, m)) = &mount {
+        argv.extend(m.to_args());
+    }
     argv.append(&mut args);
     if ctx.json {
         argv.push("--json".into());
@@ -154,8 +159,46 @@ pub fn capture_guest(
         .map_err(GuestFailure::Setup)
         .and_then(|rt| {
             let progress = work == Work::Audit && !ctx.json;
-            rt.run(&argv, cache, perms, limits(work), progress)
+            let workspace = mount.as_ref().map(|(dir, _)| dir.as_path());
+            rt.run(&argv, cache, workspace, perms, limits(work), progress)
         })
+}
+
+/// The folder the user named for a workspace command: the model or pattern after `--`
+/// (where every command puts it) when it is an explicit path. See core-wasm's
+/// `workspace::mount` for what the guest is told.
+fn workspace_mount(args: &[String]) -> Option<(PathBuf, Mount)> {
+    let command = args.first()?;
+    let named = args.iter().skip_while(|a| *a != "--").nth(1)?.trim();
+    if !core_wasm::resolve::is_explicit_path(named) {
+        return None;
+    }
+    mount_for(command, Path::new(named))
+}
+
+/// The mount for `named`: the folder itself (links resolved, as 2.0.8 names workspaces by
+/// their real path), or for `list` of something that is not a folder, the folder holding
+/// it, with its last component as the name prefix.
+pub fn mount_for(command: &str, named: &Path) -> Option<(PathBuf, Mount)> {
+    let mount = |dir: PathBuf, prefix: Option<String>| {
+        let root = dir.to_string_lossy().into_owned();
+        Some((dir, Mount { root, prefix }))
+    };
+    if let Ok(dir) = std::fs::canonicalize(named)
+        && dir.is_dir()
+    {
+        return mount(dir, None);
+    }
+    if command != "list" {
+        return None;
+    }
+    let prefix = named.file_name()?.to_str()?.to_owned();
+    let parent = named
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(parent).ok().filter(|d| d.is_dir())?;
+    mount(dir, Some(prefix))
 }
 
 /// The module cache, unless it would sit inside the HF cache (nothing is written there).
