@@ -21,6 +21,20 @@ pub fn python() -> PathBuf {
     path
 }
 
+/// MLX-Knife 2.0.8's `mlxk`: `MLXK_TEST_REFERENCE`, else the repo's `.venv-reference`.
+pub fn reference_mlxk() -> PathBuf {
+    let path = std::env::var_os("MLXK_TEST_REFERENCE").map_or_else(
+        || repo_root().join(".venv-reference/bin/mlxk"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo xtask test` creates the venv with mlx-knife 2.0.8",
+        path.display()
+    );
+    path
+}
+
 /// A running fake Hub; stopped (by its PID) when dropped.
 #[derive(Debug)]
 pub struct FakeHub {

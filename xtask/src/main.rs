@@ -11,8 +11,9 @@
 //! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`,
 //!   `bench/pull.sh`).
 //!
-//! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, and a
-//! Python venv with huggingface_hub for the interoperability tests.
+//! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, a
+//! Python venv with huggingface_hub for the interoperability tests, and one with
+//! MLX-Knife 2.0.8 (the original) for the workspace comparisons.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ use std::process::{Command, ExitCode, Stdio};
 const WASM_TARGET: &str = "wasm32-wasip1";
 /// The huggingface_hub release the interoperability tests run against.
 const HF_HUB_VERSION: &str = "2.4.0";
+/// The original the workspace tests compare with, and the mlx it needs on Linux.
+const REFERENCE: &[&str] = &["mlx-knife==2.0.8", "mlx[cpu]==0.32.0"];
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -290,6 +293,37 @@ fn python_venv() -> Result<PathBuf> {
     Ok(python)
 }
 
+/// A venv of its own with MLX-Knife 2.0.8 (its huggingface_hub 1.x must not meet ours);
+/// returns its `mlxk`.
+fn reference_venv() -> Result<PathBuf> {
+    let venv = root().join(".venv-reference");
+    let mlxk = venv.join("bin/mlxk");
+    let python = venv.join("bin/python");
+    let ready = python.is_file()
+        && Command::new(&python)
+            .args([
+                "-c",
+                "import importlib.metadata as m; assert m.version('mlx-knife') == '2.0.8'",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        status(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(REFERENCE),
+        )?;
+    }
+    Ok(mlxk)
+}
+
 fn npm(args: &[&str]) -> Command {
     let mut cmd = Command::new("npm");
     cmd.args(args).current_dir(root().join("npm"));
@@ -334,6 +368,7 @@ fn test() -> Result {
     ]))?;
     check_macos()?;
     let python = python_venv()?;
+    let reference = reference_venv()?;
     status(&mut npm(&[
         "install",
         "--no-audit",
@@ -344,7 +379,8 @@ fn test() -> Result {
         counted(
             cargo()
                 .args(["test", "--release", "--workspace", "--no-fail-fast"])
-                .env("MLXK_TEST_PYTHON", &python),
+                .env("MLXK_TEST_PYTHON", &python)
+                .env("MLXK_TEST_REFERENCE", &reference),
             &mut tally,
         ),
         counted(&mut npm(&["test"]), &mut tally),

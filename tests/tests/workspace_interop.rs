@@ -1,0 +1,214 @@
+//! Workspaces against the real MLX-Knife 2.0.8, both ways: a folder the original cloned
+//! from the test Hub reads `clean: true` here with the same `content_hash`, and our
+//! `list`, `show` and `health` of it print the original's bytes; a folder pinned here
+//! (our hash, our sentinel writer) is `clean: true` there, and an edit is seen by both.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use tests::hub::{FakeHub, reference_mlxk};
+use tests::{safetensors, target_dir};
+
+/// The original, with a home of its own and UTC (it prints local time with a `Z`).
+fn reference(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<u8>) {
+    let out = Command::new(reference_mlxk())
+        .args(args)
+        .current_dir(dir)
+        .env("HF_HOME", dir.join("hf-home"))
+        .env("TZ", "UTC")
+        .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+        .env_remove("MLXK_WORKSPACE_HOME")
+        .envs(env.iter().copied())
+        .output()
+        .expect("mlx-knife 2.0.8 runs");
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+/// A small model on the test Hub: config, weights, tokenizer, README and .gitattributes.
+fn store(dir: &Path) -> PathBuf {
+    let branch = dir.join("store/models/org/tiny/main");
+    fs::create_dir_all(&branch).unwrap();
+    fs::write(
+        branch.join("config.json"),
+        r#"{"model_type":"llama","quantization":{"bits":4,"group_size":64},"max_position_embeddings":128}"#,
+    )
+    .unwrap();
+    fs::write(branch.join("model.safetensors"), safetensors(64)).unwrap();
+    fs::write(branch.join("tokenizer.json"), r#"{"model":{}}"#).unwrap();
+    fs::write(
+        branch.join("tokenizer_config.json"),
+        r#"{"bos_token":"<s>"}"#,
+    )
+    .unwrap();
+    fs::write(
+        branch.join("README.md"),
+        "---\nlibrary_name: mlx\n---\n# tiny\n",
+    )
+    .unwrap();
+    fs::write(branch.join(".gitattributes"), "*.safetensors filter=lfs\n").unwrap();
+    dir.join("store")
+}
+
+fn ours(args: &[&str], dir: &Path) -> (i32, Vec<u8>) {
+    let cache = dir.join("empty-cache");
+    fs::create_dir_all(&cache).unwrap();
+    let out = Command::new(target_dir().join("release/mlxk"))
+        .args(args)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .current_dir(dir)
+        .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+#[test]
+fn a_folder_the_original_cloned_is_clean_here_and_reads_byte_for_byte_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    let hub = FakeHub::start(&store(&dir), &[]);
+    let (code, out) = reference(
+        &["clone", "org/tiny", "./tiny", "--json"],
+        &dir,
+        &[("HF_ENDPOINT", hub.url.as_str())],
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    let ws = dir.join("tiny");
+    let sentinel: Value =
+        serde_json::from_slice(&fs::read(ws.join(".mlxk_workspace.json")).unwrap()).unwrap();
+    let pinned = sentinel["content_hash"].as_str().unwrap().to_owned();
+
+    // The same hash, computed here.
+    let fs_ws = core_wasm::fs::CacheFs::new(&ws);
+    let excludes = core_wasm::workspace::exclude::Excludes::default_list();
+    let ours_hash =
+        core_wasm::workspace::content_hash::compute(&fs_ws, Path::new(""), &excludes).unwrap();
+    assert_eq!(ours_hash.content_hash, pinned);
+    assert_eq!(
+        serde_json::to_value(
+            ours_hash
+                .file_index
+                .iter()
+                .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
+                .collect::<Vec<_>>()
+        )
+        .unwrap(),
+        sentinel["file_index"]
+    );
+
+    // Every read-only command prints the original's bytes (JSON and the human table).
+    for args in [
+        &["list", "./tiny", "--json"][..],
+        &["list", ".", "--json"],
+        &["list", "./ti", "--json"],
+        &["show", "./tiny", "--json"],
+        &["show", "./tiny", "--files", "--json"],
+        &["show", "./tiny", "--config", "--json"],
+        &["health", "./tiny", "--json"],
+        &["list", "./tiny"],
+        &["health", "./tiny"],
+    ] {
+        let theirs = reference(args, &dir, &[]);
+        let mine = ours(args, &dir);
+        assert_eq!(
+            String::from_utf8_lossy(&mine.1),
+            String::from_utf8_lossy(&theirs.1),
+            "{args:?}"
+        );
+        assert_eq!(mine.0, theirs.0, "{args:?}");
+    }
+    let (_, v) = ours(&["show", "./tiny", "--json"], &dir);
+    let v: Value = serde_json::from_slice(&v).unwrap();
+    assert_eq!(v["data"]["model"]["clean"], true);
+    assert_eq!(v["data"]["model"]["content_hash"], pinned.as_str());
+    // And both see an edit.
+    fs::write(
+        ws.join("README.md"),
+        "---\nlibrary_name: mlx\n---\n# TINY\n",
+    )
+    .unwrap();
+    for run in [
+        reference(&["list", "./tiny", "--json"], &dir, &[]),
+        ours(&["list", "./tiny", "--json"], &dir),
+    ] {
+        let v: Value = serde_json::from_slice(&run.1).unwrap();
+        assert_eq!(v["data"]["models"][0]["clean"], false);
+    }
+}
+
+#[test]
+fn a_folder_pinned_here_is_clean_in_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    let src = store(&dir).join("models/org/tiny/main");
+    let ws = dir.join("mine");
+    fs::create_dir_all(ws.join("sub")).unwrap();
+    for e in fs::read_dir(&src).unwrap().flatten() {
+        fs::copy(e.path(), ws.join(e.file_name())).unwrap();
+    }
+    fs::write(ws.join("sub/notes.txt"), "nested").unwrap();
+    fs::write(ws.join("caf\u{65}\u{301}.txt"), "nfd name").unwrap();
+    std::os::unix::fs::symlink("config.json", ws.join("cfglink.json")).unwrap();
+    fs::write(ws.join("run.log"), "excluded").unwrap();
+
+    use core_wasm::workspace::{content_hash, exclude, sentinel::Sentinel};
+    let fs_ws = core_wasm::fs::CacheFs::new(&ws);
+    let h =
+        content_hash::compute(&fs_ws, Path::new(""), &exclude::Excludes::default_list()).unwrap();
+    let mut s = Sentinel::default();
+    for (k, v) in [
+        ("mlxk_version", json!("2.0.8")),
+        ("created_at", json!("2026-12-02T00:00:00.000000Z")),
+        ("source_repo", json!("org/tiny")),
+        ("source_revision", Value::Null),
+        ("managed", json!(true)),
+        ("operation", json!("clone")),
+        ("hash_modified", json!("2026-12-02T00:00:00.000000Z")),
+        ("hash_algorithm", json!("v2")),
+        ("content_hash", json!(h.content_hash)),
+        ("exclude_patterns", json!(exclude::DEFAULT_PATTERNS)),
+    ] {
+        s.set(k, v);
+    }
+    let index: Vec<Value> = h
+        .file_index
+        .iter()
+        .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
+        .collect();
+    s.set("file_index", index.into());
+    s.write(&fs_ws, Path::new("")).unwrap();
+    let written = fs::read(ws.join(".mlxk_workspace.json")).unwrap();
+
+    let (code, out) = reference(&["list", "./mine", "--json"], &dir, &[]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["data"]["models"][0]["clean"], true, "{v:#}");
+    assert_eq!(
+        v["data"]["models"][0]["content_hash"],
+        h.content_hash.as_str()
+    );
+    // The original recomputes and finds the same hash when asked to.
+    let (code, out) = reference(&["show", "./mine", "--recalc-hash", "--json"], &dir, &[]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["data"]["model"]["content_hash"], h.content_hash.as_str());
+    let rewritten: Value =
+        serde_json::from_slice(&fs::read(ws.join(".mlxk_workspace.json")).unwrap()).unwrap();
+    let ours_written: Value = serde_json::from_slice(&written).unwrap();
+    assert_eq!(rewritten["file_index"], ours_written["file_index"]);
+    // Our view agrees, and an edit is dirty for both.
+    let (_, out) = ours(&["list", "./mine", "--json"], &dir);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["data"]["models"][0]["clean"], true);
+    fs::write(ws.join("sub/notes.txt"), "NESTED").unwrap();
+    for run in [
+        reference(&["list", "./mine", "--json"], &dir, &[]),
+        ours(&["list", "./mine", "--json"], &dir),
+    ] {
+        let v: Value = serde_json::from_slice(&run.1).unwrap();
+        assert_eq!(v["data"]["models"][0]["clean"], false);
+    }
+}
