@@ -205,8 +205,10 @@ export interface ShowMetadata {
  */
 export interface ShowData {
   model: ModelObject;
-  /** Always `null` for cache models. */
+  /** `null` for cache models; a workspace's whole sentinel (`.mlxk_workspace.json`), `{}` without one. */
   workspace_metadata: Record<string, unknown> | null;
+  /** `recalcHash` on a managed workspace whose hash was pinned again: `true`. */
+  hash_updated?: true;
   /** With `files: true`: the snapshot's files, sorted by path. */
   files?: ShowFile[];
   /** With `config: true` (and no `files`): the parsed config.json, or `null` if missing or invalid. */
@@ -312,6 +314,11 @@ export interface ShowOptions extends CommonOptions {
   files?: boolean;
   /** `--config`: include the parsed config.json. */
   config?: boolean;
+  /**
+   * `--recalc-hash`, workspaces only: hash the folder again and pin the result in its sentinel
+   * (managed workspaces; otherwise nothing is written). `data.hash_updated` is `true` when it was.
+   */
+  recalcHash?: boolean;
 }
 
 /**

@@ -93,7 +93,7 @@ const COMMON_OPTIONS = { cacheDir: 'string', throwOnError: 'boolean' };
 const OPTIONS = {
   list: { pattern: 'string', all: 'boolean', health: 'boolean', verbose: 'boolean' },
   health: { model: 'string', deep: 'boolean', onProgress: 'function' },
-  show: { model: 'string', files: 'boolean', config: 'boolean' },
+  show: { model: 'string', files: 'boolean', config: 'boolean', recalcHash: 'boolean' },
   rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
   version: {},
 };
@@ -536,12 +536,13 @@ function procLocksHeld(stat) {
   return false;
 }
 
-/** `mlxk show <model> [--files] [--config] --json` */
+/** `mlxk show <model> [--files] [--config] [--recalc-hash] --json` */
 export async function show(options) {
   options = commandOptions('show', options);
   const flags = [];
   if (options.files) flags.push('--files');
   if (options.config) flags.push('--config');
+  if (options.recalcHash) flags.push('--recalc-hash');
   return invoke('show', [options.model], flags, options);
 }
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod capability;
 pub mod classify;
 pub mod commands;
+pub mod diagnostics;
 pub mod digest;
 pub mod error;
 pub mod fetch;
@@ -87,25 +88,30 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         };
         workspace::mount::Workspaces::new(m, &root)
     });
+    let _ = diagnostics::take();
     let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), now);
     let code = outcome.exit_code();
     let env = &outcome.envelope;
+    let mut stderr = diagnostics::take();
     if req.json {
         return Output {
             stdout: json::to_python_json(env),
-            stderr: Vec::new(),
+            stderr,
             code,
         };
     }
     match (&env.error, env.command) {
-        (Some(err), Some(cmd)) => Output {
-            stdout: Vec::new(),
-            stderr: format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes(),
-            code,
-        },
+        (Some(err), Some(cmd)) => {
+            stderr.extend(format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes());
+            Output {
+                stdout: Vec::new(),
+                stderr,
+                code,
+            }
+        }
         _ => Output {
             stdout: outcome.human.into_bytes(),
-            stderr: Vec::new(),
+            stderr,
             code,
         },
     }

@@ -344,6 +344,9 @@ pub struct ShowData {
     pub model: ModelObject,
     /// `null` for cache models; a workspace's whole sentinel (`{}` without one).
     pub workspace_metadata: Option<Value>,
+    /// `show --recalc-hash` of a workspace whose hash was re-pinned: `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_updated: Option<bool>,
     /// `--files`: the snapshot's files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<FileEntry>>,

@@ -80,6 +80,8 @@ pub struct ShowArgs {
     pub files: bool,
     /// Include config.json.
     pub config: bool,
+    /// `--recalc-hash`: re-pin a managed workspace's content hash.
+    pub recalc_hash: bool,
 }
 
 /// Arguments of `list`.
@@ -135,7 +137,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             })
         }
         "show" => {
-            let (flags, positionals) = split_args(rest, &["--files", "--config"])?;
+            let (flags, positionals) = split_args(rest, &["--files", "--config", "--recalc-hash"])?;
             let model = one_optional(positionals)?.ok_or_else(|| {
                 CoreError::Usage("the following arguments are required: model".into())
             })?;
@@ -143,6 +145,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 model,
                 files: flags.contains(&"--files"),
                 config: flags.contains(&"--config"),
+                recalc_hash: flags.contains(&"--recalc-hash"),
             })
         }
         "rm" => {

@@ -29,6 +29,19 @@ pub fn iso_utc(t: Option<SystemTime>) -> String {
     )
 }
 
+/// The sentinel's timestamps, as 2.0.8 writes them (Python's `isoformat()` of a UTC time
+/// with `+00:00` as `Z`): microseconds when there are any, `2026-12-01T21:36:48.975164Z`.
+pub fn iso_utc_micros(t: SystemTime) -> String {
+    let base = iso_utc(Some(t));
+    let micros = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_micros());
+    if micros == 0 {
+        return base;
+    }
+    format!("{}.{micros:06}Z", base.trim_end_matches('Z'))
+}
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -92,6 +92,9 @@ pub struct ShowArgs {
     /// Include config.json.
     #[arg(long)]
     pub config: bool,
+    /// Workspaces: hash the folder again and pin the result in its sentinel (managed only).
+    #[arg(long)]
+    pub recalc_hash: bool,
 }
 
 /// `list` options.

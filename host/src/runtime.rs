@@ -150,7 +150,7 @@ impl Runtime {
         &self,
         argv: &[String],
         cache: Option<&Path>,
-        workspace: Option<&Path>,
+        workspace: Option<(&Path, FsPerms)>,
         perms: FsPerms,
         limits: Limits,
         progress: bool,
@@ -173,14 +173,10 @@ impl Runtime {
                     ))
                 })?;
         }
-        // The folder the user named, read-only (core-wasm's `workspace::mount`).
-        if let Some(dir) = workspace {
+        // The folder the user named (core-wasm's `workspace::mount`).
+        if let Some((dir, ws_perms)) = workspace {
             builder
-                .preopened_dir(
-                    dir,
-                    core_wasm::workspace::mount::GUEST_ROOT,
-                    FsPerms::ReadOnly,
-                )
+                .preopened_dir(dir, core_wasm::workspace::mount::GUEST_ROOT, ws_perms)
                 .map_err(|e| {
                     GuestFailure::Setup(anyhow!("Failed to open {}: {e}", dir.display()))
                 })?;

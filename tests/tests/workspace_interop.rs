@@ -130,6 +130,14 @@ fn a_folder_the_original_cloned_is_clean_here_and_reads_byte_for_byte_alike() {
         "---\nlibrary_name: mlx\n---\n# TINY\n",
     )
     .unwrap();
+    let copy = dir.join("tiny-copy");
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(&ws)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(st.success());
     for run in [
         reference(&["list", "./tiny", "--json"], &dir, &[]),
         ours(&["list", "./tiny", "--json"], &dir),
@@ -137,6 +145,22 @@ fn a_folder_the_original_cloned_is_clean_here_and_reads_byte_for_byte_alike() {
         let v: Value = serde_json::from_slice(&run.1).unwrap();
         assert_eq!(v["data"]["models"][0]["clean"], false);
     }
+    let (_, theirs) = reference(&["show", "./tiny", "--recalc-hash", "--json"], &dir, &[]);
+    let (_, mine) = ours(&["show", "./tiny-copy", "--recalc-hash", "--json"], &dir);
+    let (theirs, mine): (Value, Value) = (
+        serde_json::from_slice(&theirs).unwrap(),
+        serde_json::from_slice(&mine).unwrap(),
+    );
+    assert_eq!(mine["data"]["hash_updated"], true, "{mine:#}");
+    assert_eq!(theirs["data"]["hash_updated"], true);
+    assert_eq!(
+        mine["data"]["model"]["content_hash"],
+        theirs["data"]["model"]["content_hash"]
+    );
+    assert_eq!(
+        mine["data"]["workspace_metadata"]["file_index"],
+        theirs["data"]["workspace_metadata"]["file_index"]
+    );
 }
 
 #[test]

@@ -433,3 +433,109 @@ fn the_cli_and_the_npm_package_answer_alike() {
         }
     }
 }
+
+#[test]
+fn recalc_hash_pins_a_managed_workspace_and_refuses_the_rest() {
+    let f = Folder::new();
+    let tiny = f.model("tiny");
+    pin(&tiny, "org/tiny");
+    let path = tiny.to_str().unwrap();
+    fs::write(tiny.join("notes.txt"), "new").unwrap();
+    let (_, v) = f.json(&["show", path]);
+    assert_eq!(v["data"]["model"]["clean"], false);
+    let old = v["data"]["model"]["content_hash"].clone();
+
+    let run = f.run(&["show", path, "--recalc-hash", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr_text());
+    let v = run.json();
+    assert_valid(&v);
+    let keys: Vec<&str> = v["data"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["model", "workspace_metadata", "hash_updated", "metadata"]
+    );
+    assert_eq!(v["data"]["model"]["clean"], true);
+    assert_ne!(v["data"]["model"]["content_hash"], old);
+    let sentinel: Value =
+        serde_json::from_slice(&fs::read(tiny.join(".mlxk_workspace.json")).unwrap()).unwrap();
+    assert_eq!(sentinel["content_hash"], v["data"]["model"]["content_hash"]);
+    assert_eq!(sentinel["operation"], "clone", "other keys are kept");
+    assert!(
+        sentinel["file_index"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "notes.txt")
+    );
+    let keys: Vec<&str> = sentinel
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys[..6],
+        [
+            "mlxk_version",
+            "created_at",
+            "source_repo",
+            "source_revision",
+            "managed",
+            "operation"
+        ]
+    );
+    let human = f.run(&["show", path, "--recalc-hash"]).stdout_text();
+    assert!(
+        human.ends_with("\nHash recalculated and stored (workspace now marked as clean)\n"),
+        "{human}"
+    );
+
+    // Unmanaged: nothing written, a warning, no hash_updated; the envelope is still a success.
+    let bare = f.model("bare");
+    let run = f.run(&["show", bare.to_str().unwrap(), "--recalc-hash", "--json"]);
+    assert_eq!(run.code, 0);
+    assert!(run.json()["data"].get("hash_updated").is_none());
+    assert_eq!(
+        run.stderr_text(),
+        format!(
+            "Cannot update hash: not a managed workspace: {}\n",
+            bare.display()
+        )
+    );
+    assert!(!bare.join(".mlxk_workspace.json").exists());
+
+    // A link out of the workspace: the hash cannot be computed, the sentinel stays.
+    std::os::unix::fs::symlink("/etc/hostname", tiny.join("outside")).unwrap();
+    let before = fs::read(tiny.join(".mlxk_workspace.json")).unwrap();
+    let run = f.run(&["show", path, "--recalc-hash", "--json"]);
+    assert!(run.json()["data"].get("hash_updated").is_none());
+    // The sandbox will not even read an absolute link's text, so it is not quoted.
+    assert_eq!(
+        run.stderr_text(),
+        format!(
+            "Symlink outside workspace root refused: outside -> <outside the workspace>\nCannot compute v2 hash for {path}\n"
+        )
+    );
+    assert_eq!(fs::read(tiny.join(".mlxk_workspace.json")).unwrap(), before);
+    // Without the flag the folder is mounted read-only: a plain show writes nothing.
+    fs::remove_file(tiny.join("outside")).unwrap();
+    let (_, v) = f.json(&["show", path]);
+    assert_eq!(v["data"]["model"]["clean"], true);
+
+    // The npm package does the same.
+    let nodes = node_batch(&[(
+        vec![
+            "show".into(),
+            path.into(),
+            "--recalc-hash".into(),
+            "--json".into(),
+        ],
+        f.hub(),
+    )]);
+    assert_eq!(nodes[0].json()["data"]["hash_updated"], true);
+}

@@ -46,14 +46,22 @@ pub fn run(args: &ShowArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTi
 /// `show <workspace>` (workspaces-reference §1.8): the model object of the folder, its whole
 /// sentinel as `workspace_metadata` (`{}` without one), then files, config or metadata.
 fn workspace(args: &ShowArgs, ws: &Workspaces, now: SystemTime) -> Outcome {
-    let model = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""));
+    let root = std::path::Path::new("");
+    let name = ws.mount.name_of("");
+    // The hash is re-pinned before the model is evaluated, so this answer shows it.
+    let updated = args.recalc_hash && crate::workspace::recalc::recalc(&ws.fs, root, &name, now);
+    let model = ws_model::evaluate(&ws.fs, root, &name);
     let mut data = show_data(&model.eval, args);
     data.workspace_metadata = Some(model.metadata());
+    data.hash_updated = updated.then_some(true);
     let mut human = render::show::text(&data, crate::time::unix_seconds(now));
     human.push_str(&render::show::workspace_block(
         model.sentinel.as_ref(),
         &model.clean,
     ));
+    if updated {
+        human.push_str("\nHash recalculated and stored (workspace now marked as clean)\n");
+    }
     Outcome {
         human,
         exit_code: None,
@@ -91,6 +99,7 @@ fn show_data(eval: &Evaluation, args: &ShowArgs) -> ShowData {
     ShowData {
         model,
         workspace_metadata: None,
+        hash_updated: None,
         files,
         config,
         metadata,

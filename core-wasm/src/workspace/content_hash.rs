@@ -288,7 +288,9 @@ fn link_sha(fs: &CacheFs, base: &Path, rel: &Path, path: &str) -> Result<String,
         Some(t) => Ok(symlink_sha(&slash_path(&t))),
         None => Err(HashError::SymlinkOutside {
             path: path.to_owned(),
-            target: fs.link_text(rel).unwrap_or_else(|| "<unreadable>".into()),
+            target: fs
+                .link_text(rel)
+                .unwrap_or_else(|| "<outside the workspace>".into()),
         }),
     }
 }

@@ -6,4 +6,5 @@ pub mod content_hash;
 pub mod exclude;
 pub mod model;
 pub mod mount;
+pub mod recalc;
 pub mod sentinel;

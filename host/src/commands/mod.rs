@@ -135,6 +135,7 @@ pub fn capture_guest(
         argv.extend(env::cache_location(&ctx.cache_dir, ctx.cache_origin).to_args());
     }
     let mount = workspace_mount(&args);
+    let writes = args_write_workspace(&args);
     if let Some((_, m)) = &mount {
         argv.extend(m.to_args());
     }
@@ -159,9 +160,23 @@ pub fn capture_guest(
         .map_err(GuestFailure::Setup)
         .and_then(|rt| {
             let progress = work == Work::Audit && !ctx.json;
-            let workspace = mount.as_ref().map(|(dir, _)| dir.as_path());
+            // Writable only for the one command that writes there (`show --recalc-hash`).
+            let workspace = mount.as_ref().map(|(dir, _)| {
+                let perms = if writes {
+                    FsPerms::ReadWrite
+                } else {
+                    FsPerms::ReadOnly
+                };
+                (dir.as_path(), perms)
+            });
             rt.run(&argv, cache, workspace, perms, limits(work), progress)
         })
+}
+
+/// Whether the command (`args[0]`) writes into the workspace it names.
+fn args_write_workspace(args: &[String]) -> bool {
+    let ends = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    args.first().is_some_and(|c| c == "show") && args[..ends].iter().any(|a| a == "--recalc-hash")
 }
 
 /// The folder the user named for a workspace command: the model or pattern after `--`

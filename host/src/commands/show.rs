@@ -8,7 +8,11 @@ use crate::cli::ShowArgs;
 /// Shows one model.
 pub fn run(ctx: &Context, args: &ShowArgs) -> ExitStatus {
     let mut argv = vec!["show".to_owned()];
-    for (on, flag) in [(args.files, "--files"), (args.config, "--config")] {
+    for (on, flag) in [
+        (args.files, "--files"),
+        (args.config, "--config"),
+        (args.recalc_hash, "--recalc-hash"),
+    ] {
         if on {
             argv.push(flag.to_owned());
         }

@@ -1,0 +1,23 @@
+//! Warnings a command prints on stderr beside its answer (2.0.8's `Corrupt sentinel in …`,
+//! `Cannot update hash: …`), in both output modes. Collected per run, in order.
+
+use std::cell::RefCell;
+
+thread_local! {
+    static WARNINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records one warning line (without the newline).
+pub fn warn(message: impl Into<String>) {
+    WARNINGS.with(|w| w.borrow_mut().push(message.into()));
+}
+
+/// The warnings so far, as stderr bytes; clears them.
+pub fn take() -> Vec<u8> {
+    WARNINGS.with(|w| {
+        w.borrow_mut()
+            .drain(..)
+            .flat_map(|line| format!("{line}\n").into_bytes())
+            .collect()
+    })
+}
