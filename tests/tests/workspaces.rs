@@ -250,6 +250,16 @@ fn sentinels_that_are_broken_or_hostile_mean_unknown() {
     );
     let (_, v) = f.json(&["health", f.ws().join("w11").to_str().unwrap()]);
     assert_eq!(v["data"]["healthy"][0]["managed"], false);
+    // W10 says why on stderr, as 2.0.8 does.
+    let w10 = f.ws().join("w10");
+    let run = f.run(&["show", w10.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        run.stderr_text(),
+        format!(
+            "Corrupt sentinel in {}: '..' component in path: '../etc/passwd'\n",
+            w10.display()
+        )
+    );
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub fn evaluate(fs: &CacheFs, dir: &Path, name: &str) -> WorkspaceModel {
     };
     let sentinel = Sentinel::read(fs, dir);
     let clean = clean::check(fs, dir, sentinel.as_ref());
+    if let Clean::Corrupt(why) = &clean {
+        crate::diagnostics::warn(format!("Corrupt sentinel in {name}: {why}"));
+    }
     let folder = name.rsplit('/').next().unwrap_or_default();
     let object = ModelObject {
         name: name.to_owned(),
