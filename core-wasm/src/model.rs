@@ -31,6 +31,50 @@ pub struct Evaluation {
     pub class: Classification,
 }
 
+/// The wire object of an evaluated folder (a snapshot or a workspace), with the runtime
+/// verdict (compatible only when healthy; the integrity problem is the reason first) and
+/// the workspace fields empty (`cached: true`; workspaces fill in the rest).
+pub fn object(
+    name: &str,
+    hash: Option<String>,
+    modified: Option<std::time::SystemTime>,
+    manifest: &Manifest,
+    files: &ModelFiles,
+    class: &Classification,
+    health: &Health,
+) -> ModelObject {
+    let (runtime_compatible, reason) = if health.healthy {
+        let reason = runtime::runtime_reason(class, manifest, files);
+        (reason.is_none(), reason)
+    } else {
+        (false, Some(health.reason.clone()))
+    };
+    ModelObject {
+        name: name.to_owned(),
+        hash,
+        size_bytes: manifest.total_size(),
+        last_modified: time::iso_utc(modified),
+        framework: class.framework,
+        model_type: class.model_type,
+        capabilities: class.capabilities.clone(),
+        context_length: class.context_length,
+        health: if health.healthy {
+            "healthy"
+        } else {
+            "unhealthy"
+        },
+        runtime_compatible,
+        reason,
+        cached: true,
+        origin: None,
+        content_hash: None,
+        hash_modified: None,
+        clean: None,
+        quantization: None,
+        display_name: None,
+    }
+}
+
 /// Evaluates a model repo at `revision` (a snapshot-name prefix) or the default snapshot.
 pub fn evaluate(fs: &CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Evaluation {
     let selection = snapshot::select(fs, &repo.folder, revision);
@@ -57,40 +101,19 @@ pub fn evaluate(fs: &CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Eval
             revision.unwrap_or_default()
         )),
     };
-    let (runtime_compatible, reason) = if health.healthy {
-        let reason = runtime::runtime_reason(&class, &manifest, &files);
-        (reason.is_none(), reason)
-    } else {
-        (false, Some(health.reason.clone()))
-    };
     let hash = match &selection {
         Selection::Snapshot { revision, .. } if is_commit_hash(revision) => Some(revision.clone()),
         _ => None,
     };
-    let object = ModelObject {
-        name: repo.repo_id.clone(),
+    let object = object(
+        &repo.repo_id,
         hash,
-        size_bytes: manifest.total_size(),
-        last_modified: time::iso_utc(modified),
-        framework: class.framework,
-        model_type: class.model_type,
-        capabilities: class.capabilities.clone(),
-        context_length: class.context_length,
-        health: if health.healthy {
-            "healthy"
-        } else {
-            "unhealthy"
-        },
-        runtime_compatible,
-        reason,
-        cached: true,
-        origin: None,
-        content_hash: None,
-        hash_modified: None,
-        clean: None,
-        quantization: None,
-        display_name: None,
-    };
+        modified,
+        &manifest,
+        &files,
+        &class,
+        &health,
+    );
     // Descriptors opened for this repo are not needed for the next one.
     fs.release();
     Evaluation {

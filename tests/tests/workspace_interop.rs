@@ -92,7 +92,7 @@ fn a_folder_the_original_cloned_is_clean_here_and_reads_byte_for_byte_alike() {
             ours_hash
                 .file_index
                 .iter()
-                .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
+                .map(core_wasm::workspace::content_hash::IndexEntry::to_json)
                 .collect::<Vec<_>>()
         )
         .unwrap(),
@@ -200,7 +200,7 @@ fn a_folder_pinned_here_is_clean_in_the_original() {
     let index: Vec<Value> = h
         .file_index
         .iter()
-        .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
+        .map(core_wasm::workspace::content_hash::IndexEntry::to_json)
         .collect();
     s.set("file_index", index.into());
     s.write(&fs_ws, Path::new("")).unwrap();

@@ -87,7 +87,7 @@ fn pin(dir: &Path, source: &str) {
     let index: Vec<Value> = h
         .file_index
         .iter()
-        .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns as u64, "sha": e.sha}))
+        .map(core_wasm::workspace::content_hash::IndexEntry::to_json)
         .collect();
     s.set("file_index", index.into());
     s.write(&fs, Path::new("")).unwrap();

@@ -270,46 +270,14 @@ fn counted(cmd: &mut Command, tally: &mut Tally) -> Result {
     }
 }
 
-fn python_venv() -> Result<PathBuf> {
-    let venv = root().join(".venv");
-    let python = venv.join("bin/python");
-    let has_hub = python.is_file()
-        && Command::new(&python)
-            .args([
-                "-c",
-                &format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'"),
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !has_hub {
-        status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        status(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg(format!("huggingface_hub=={HF_HUB_VERSION}")),
-        )?;
-    }
-    Ok(python)
-}
-
-/// A venv of its own with MLX-Knife 2.0.8 (its huggingface_hub 1.x must not meet ours);
-/// returns its `mlxk`.
-fn reference_venv() -> Result<PathBuf> {
-    let venv = root().join(".venv-reference");
-    let mlxk = venv.join("bin/mlxk");
+/// A venv at `name` (under the repo) holding `requirements`, created or refilled unless
+/// `check` (Python code) already passes in it; returns its folder.
+fn venv(name: &str, check: &str, requirements: &[&str]) -> Result<PathBuf> {
+    let venv = root().join(name);
     let python = venv.join("bin/python");
     let ready = python.is_file()
         && Command::new(&python)
-            .args([
-                "-c",
-                "import importlib.metadata as m; assert m.version('mlx-knife') == '2.0.8'",
-            ])
+            .args(["-c", check])
             .status()
             .is_ok_and(|s| s.success());
     if !ready {
@@ -323,10 +291,24 @@ fn reference_venv() -> Result<PathBuf> {
                     "--quiet",
                     "--disable-pip-version-check",
                 ])
-                .args(REFERENCE),
+                .args(requirements),
         )?;
     }
-    Ok(mlxk)
+    Ok(venv)
+}
+
+/// The venv with huggingface_hub for the interoperability tests; returns its python.
+fn python_venv() -> Result<PathBuf> {
+    let check = format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'");
+    let requirement = format!("huggingface_hub=={HF_HUB_VERSION}");
+    Ok(venv(".venv", &check, &[&requirement])?.join("bin/python"))
+}
+
+/// A venv of its own with MLX-Knife 2.0.8 (its huggingface_hub 1.x must not meet ours);
+/// returns its `mlxk`.
+fn reference_venv() -> Result<PathBuf> {
+    let check = "import importlib.metadata as m; assert m.version('mlx-knife') == '2.0.8'";
+    Ok(venv(".venv-reference", check, REFERENCE)?.join("bin/mlxk"))
 }
 
 fn npm(args: &[&str]) -> Command {

@@ -108,11 +108,7 @@ pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome 
             data.unhealthy.push(entry);
         }
     }
-    data.summary = HealthSummary {
-        total: data.healthy.len() + data.unhealthy.len(),
-        healthy_count: data.healthy.len(),
-        unhealthy_count: data.unhealthy.len(),
-    };
+    data.summary = summary(&data);
     // The audit ran (status success), but a corrupt cache must fail a script's `&&`.
     let exit_code = (args.deep && data.summary.unhealthy_count > 0).then_some(1);
     Outcome {
@@ -158,14 +154,19 @@ fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
             data.unhealthy.push(entry);
         }
     }
-    data.summary = HealthSummary {
-        total: data.healthy.len() + data.unhealthy.len(),
-        healthy_count: data.healthy.len(),
-        unhealthy_count: data.unhealthy.len(),
-    };
+    data.summary = summary(&data);
     Outcome {
         human: render::health::text(&data),
         envelope: Envelope::success(CommandName::Health, data),
         exit_code: None,
+    }
+}
+
+/// The counts of the entries `data` holds.
+fn summary(data: &HealthData) -> HealthSummary {
+    HealthSummary {
+        total: data.healthy.len() + data.unhealthy.len(),
+        healthy_count: data.healthy.len(),
+        unhealthy_count: data.unhealthy.len(),
     }
 }

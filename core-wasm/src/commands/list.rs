@@ -39,22 +39,11 @@ pub fn run(args: &ListArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTi
         .filter(|r| needle.is_empty() || r.repo_id.to_lowercase().contains(&needle))
         .cloned()
         .collect();
-    let mut models: Vec<_> = repos
+    let models: Vec<_> = repos
         .iter()
         .map(|r| model::evaluate(fs, r, None).object)
         .collect();
-    models.sort_by(|a, b| a.name.cmp(&b.name));
-    let data = ListData {
-        count: models.len(),
-        models,
-        system: None,
-    };
-    let human = render::list::table(&data, args, now);
-    Outcome {
-        envelope: Envelope::success(CommandName::List, data),
-        human,
-        exit_code: None,
-    }
+    answer(models, args, now)
 }
 
 /// `list <path>` (workspaces-reference §1.7): only workspaces, never the cache. The mount
@@ -94,6 +83,15 @@ fn workspaces(args: &ListArgs, pattern: &str, ws: Option<&Workspaces>, now: Syst
             }
         }
     }
+    answer(models, args, now)
+}
+
+/// The envelope and table of `models`, sorted by name.
+fn answer(
+    mut models: Vec<crate::protocol::ModelObject>,
+    args: &ListArgs,
+    now: SystemTime,
+) -> Outcome {
     models.sort_by(|a, b| a.name.cmp(&b.name));
     let data = ListData {
         count: models.len(),

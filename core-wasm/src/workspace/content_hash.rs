@@ -35,6 +35,18 @@ pub struct IndexEntry {
     pub sha: String,
 }
 
+impl IndexEntry {
+    /// The entry as the sentinel's `file_index` stores it (2.0.8's key order).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "path": self.path,
+            "size": self.size,
+            "mtime_ns": u64::try_from(self.mtime_ns).unwrap_or(u64::MAX),
+            "sha": self.sha,
+        })
+    }
+}
+
 /// Why no hash can be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {

@@ -14,10 +14,7 @@ use crate::health::{self, Health};
 use crate::manifest::ModelFiles;
 use crate::model::Evaluation;
 use crate::naming::is_commit_hash;
-use crate::protocol::ModelObject;
-use crate::runtime;
 use crate::snapshot::{Manifest, Selection};
-use crate::time;
 
 /// What the reference calls a workspace: a folder with an entry named `config.json`.
 pub fn is_workspace(fs: &CacheFs, dir: &Path) -> bool {
@@ -60,51 +57,21 @@ pub fn evaluate(fs: &CacheFs, dir: &Path, name: &str) -> WorkspaceModel {
     } else {
         health::check_snapshot(fs, &manifest, &files, class.is_vision(), &[])
     };
-    let (runtime_compatible, reason) = if health.healthy {
-        let reason = runtime::runtime_reason(&class, &manifest, &files);
-        (reason.is_none(), reason)
-    } else {
-        (false, Some(health.reason.clone()))
-    };
     let sentinel = Sentinel::read(fs, dir);
     let clean = clean::check(fs, dir, sentinel.as_ref());
     if let Clean::Corrupt(why) = &clean {
         crate::diagnostics::warn(format!("Corrupt sentinel in {name}: {why}"));
     }
     let folder = name.rsplit('/').next().unwrap_or_default();
-    let object = ModelObject {
-        name: name.to_owned(),
-        hash: is_commit_hash(folder).then(|| folder.to_owned()),
-        size_bytes: manifest.total_size(),
-        last_modified: time::iso_utc(modified),
-        framework: class.framework,
-        model_type: class.model_type,
-        capabilities: class.capabilities.clone(),
-        context_length: class.context_length,
-        health: if health.healthy {
-            "healthy"
-        } else {
-            "unhealthy"
-        },
-        runtime_compatible,
-        reason,
-        cached: false,
-        origin: sentinel
-            .as_ref()
-            .and_then(Sentinel::source_repo)
-            .map(str::to_owned),
-        content_hash: sentinel
-            .as_ref()
-            .and_then(Sentinel::content_hash)
-            .map(str::to_owned),
-        hash_modified: sentinel
-            .as_ref()
-            .and_then(Sentinel::hash_modified)
-            .map(str::to_owned),
-        clean: clean.as_json(),
-        quantization: None,
-        display_name: None,
-    };
+    let hash = is_commit_hash(folder).then(|| folder.to_owned());
+    let mut object = crate::model::object(name, hash, modified, &manifest, &files, &class, &health);
+    object.cached = false;
+    let field =
+        |get: fn(&Sentinel) -> Option<&str>| sentinel.as_ref().and_then(get).map(str::to_owned);
+    object.origin = field(Sentinel::source_repo);
+    object.content_hash = field(Sentinel::content_hash);
+    object.hash_modified = field(Sentinel::hash_modified);
+    object.clean = clean.as_json();
     fs.release();
     WorkspaceModel {
         eval: Evaluation {

@@ -33,7 +33,7 @@ pub fn recalc(fs: &CacheFs, base: &Path, name: &str, now: SystemTime) -> bool {
     let index: Vec<Value> = hash
         .file_index
         .iter()
-        .map(|e| json!({"path": e.path, "size": e.size, "mtime_ns": e.mtime_ns, "sha": e.sha}))
+        .map(content_hash::IndexEntry::to_json)
         .collect();
     sentinel.set("hash_modified", crate::time::iso_utc_micros(now).into());
     sentinel.set("hash_algorithm", content_hash::ALGORITHM.into());
