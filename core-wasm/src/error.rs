@@ -133,6 +133,36 @@ pub enum CoreError {
     /// `pull`: writing into the cache failed (permissions, disk full).
     #[error("{0}")]
     PullFailed(String),
+    /// `clone`/`convert`: the target folder cannot be used.
+    #[error("{0}")]
+    InvalidTarget(String),
+    /// `clone`: the name was refused or the download failed (2.0.8's wrapping).
+    #[error("Pull operation failed: {0}")]
+    CloneDownload(String),
+    /// `clone`: the files could not be copied into the target.
+    #[error("{0}")]
+    CloneFailed(String),
+    /// `clone`: the revision's bytes on disk do not hash to what their names promise.
+    #[error("{0}")]
+    CorruptSource(String),
+    /// `clone`: the temporary cache holds no snapshot.
+    #[error("Temp cache snapshot not found for model '{0}'")]
+    TempSnapshotMissing(String),
+    /// `convert`: a bad source, target or shard (2.0.8 reports Python's `ValueError`).
+    #[error("{0}")]
+    ConvertValue(String),
+    /// `convert`: an empty source or target.
+    #[error("{0}")]
+    ConvertValidation(String),
+    /// `convert`: the written workspace is not healthy (it is kept).
+    #[error("Output workspace failed health check: {0}")]
+    HealthCheckFailed(String),
+    /// `convert`: the options contradict each other.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A mode this build does not provide.
+    #[error("{0}")]
+    NotImplemented(String),
     /// An I/O failure the command cannot turn into a finding.
     #[error("Failed to read `{path}`: {message}")]
     Io {
@@ -190,6 +220,16 @@ impl CoreError {
             Self::Offline(..) => "offline_mode",
             Self::LockTimeout { .. } => "lock_timeout",
             Self::PullFailed(_) => "pull_operation_failed",
+            Self::InvalidTarget(_) => "InvalidTargetError",
+            Self::CloneDownload(_) => "PullFailedError",
+            Self::CloneFailed(_) => "CloneFailedError",
+            Self::CorruptSource(_) => "checksum_mismatch",
+            Self::TempSnapshotMissing(_) => "CacheNotFoundError",
+            Self::ConvertValue(_) => "ValueError",
+            Self::ConvertValidation(_) => "ValidationError",
+            Self::HealthCheckFailed(_) => "HealthCheckFailed",
+            Self::InvalidArgument(_) => "InvalidArgumentError",
+            Self::NotImplemented(_) => "not_implemented",
         }
     }
 

@@ -79,6 +79,28 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             code: 0,
         };
     }
+    let target = req.target.clone().map(|m| {
+        // The sandbox sees the target's mount at `/target`; the native library, where it is.
+        let root = if cfg!(target_os = "wasi") {
+            std::path::PathBuf::from(workspace::target::GUEST_ROOT)
+        } else {
+            std::path::PathBuf::from(&m.root)
+        };
+        workspace::clone::Target {
+            mount: m,
+            fs: fs::CacheFs::new(root),
+        }
+    });
+    if let request::Command::Clone(args) = &req.command
+        && args.phase == request::ClonePhase::Plan
+    {
+        let plan = commands::clone::plan(args, &fs, target.as_ref());
+        return Output {
+            stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
+            stderr: Vec::new(),
+            code: 0,
+        };
+    }
     let workspaces = req.workspace.clone().map(|m| {
         // The sandbox sees the mount at `/workspace`; the native library, where it is.
         let root = if cfg!(target_os = "wasi") {
@@ -89,7 +111,7 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         workspace::mount::Workspaces::new(m, &root)
     });
     let _ = diagnostics::take();
-    let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), now);
+    let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), target.as_ref(), now);
     let code = outcome.exit_code();
     let env = &outcome.envelope;
     let mut stderr = diagnostics::take();

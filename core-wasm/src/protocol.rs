@@ -38,6 +38,10 @@ pub enum CommandName {
     Pull,
     /// `rm`
     Rm,
+    /// `clone`
+    Clone,
+    /// `convert`
+    Convert,
     /// `--version`
     Version,
 }
@@ -51,13 +55,18 @@ impl CommandName {
             Self::Show => "show",
             Self::Pull => "pull",
             Self::Rm => "rm",
+            Self::Clone => "clone",
+            Self::Convert => "convert",
             Self::Version => "version",
         }
     }
 
     /// Whether this command's envelope writes `error` before `data` (as the reference does).
     fn error_first(self) -> bool {
-        matches!(self, Self::Health | Self::Pull | Self::Rm)
+        matches!(
+            self,
+            Self::Health | Self::Pull | Self::Rm | Self::Clone | Self::Convert
+        )
     }
 }
 
@@ -133,7 +142,9 @@ impl Serialize for Envelope {
         let mut st = s.serialize_struct("Envelope", 4)?;
         st.serialize_field("status", &self.status)?;
         st.serialize_field("command", &self.command.map(CommandName::as_str))?;
-        if self.command.is_some_and(CommandName::error_first) {
+        // 2.0.8's `convert` argument checks print `data: null` before `error`.
+        let argument_error = self.command == Some(CommandName::Convert) && self.data.is_null();
+        if self.command.is_some_and(CommandName::error_first) && !argument_error {
             st.serialize_field("error", &self.error)?;
             st.serialize_field("data", &self.data)?;
         } else {
@@ -446,5 +457,81 @@ pub enum PullPlan {
         revision: String,
         /// The cached name the spec resolved to, when it differs from what was typed.
         expanded_name: Option<String>,
+    },
+}
+
+/// `data` of `clone` (workspaces-reference §2.5), in 2.0.8's key order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloneData {
+    /// The spec as given (with `@rev`, or `@<branch>` for `--branch`).
+    pub model: String,
+    /// `success`, `error`, `pull_failed`, `cache_not_found` or `filesystem_error`.
+    pub clone_status: String,
+    /// `Cloned to <target as typed>` on success, empty otherwise.
+    pub message: String,
+    /// The absolute target.
+    pub target_dir: String,
+    /// `false` with `--no-health-check`.
+    pub health_check: bool,
+    /// `healthy` or `unhealthy`, when the check ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    /// The health reason, when the check ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_reason: Option<String>,
+}
+
+/// Where `clone` takes the files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloneSource {
+    /// The user's cache holds the revision, healthy: its blobs are verified and copied.
+    Cache,
+    /// The temporary cache beside the target (downloaded now, or by an earlier run).
+    Temp,
+}
+
+/// What the guest decides before `clone` touches the network (`clone --plan`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum ClonePlan {
+    /// The answer is known: the target or the name is refused.
+    Reply {
+        /// The payload.
+        data: CloneData,
+        /// The error.
+        error: ErrorBody,
+    },
+    /// Copy a revision that is already on disk.
+    Copy {
+        /// Which cache holds it.
+        from: CloneSource,
+        /// Its commit.
+        commit: String,
+        /// The repo id.
+        repo_id: String,
+        /// The absolute target.
+        target_dir: String,
+        /// The temporary cache's name in the target's parent.
+        temp_name: String,
+        /// A line for stderr (2.0.8's resume notices), if any.
+        notice: Option<String>,
+    },
+    /// Download into the temporary cache first.
+    Download {
+        /// The repo id.
+        repo_id: String,
+        /// The revision to resolve.
+        revision: String,
+        /// The absolute target.
+        target_dir: String,
+        /// The temporary cache's name in the target's parent.
+        temp_name: String,
+        /// Delete the temporary cache first (complete but unhealthy).
+        wipe_temp: bool,
+        /// The marker a new temporary cache gets (2.0.8's `.mlxk2_temp_cache_sentinel`).
+        temp_marker: String,
+        /// A line for stderr, if any.
+        notice: Option<String>,
     },
 }

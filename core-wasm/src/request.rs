@@ -18,6 +18,8 @@ pub struct Request {
     pub cache: Option<crate::location::Location>,
     /// The folder the host mounted for a workspace command, if any.
     pub workspace: Option<crate::workspace::mount::Mount>,
+    /// The folder `clone`/`convert` write, as the host mounted it, if any.
+    pub target: Option<crate::workspace::target::TargetMount>,
     /// What to run.
     pub command: Command,
 }
@@ -35,8 +37,37 @@ pub enum Command {
     Rm(RmArgs),
     /// `pull model[@rev] [--force-resume]`: the local half (the network is the host's).
     Pull(PullArgs),
+    /// `clone --plan|--finish …`: the local halves (the network is the host's).
+    Clone(CloneArgs),
     /// `--version`
     Version,
+}
+
+/// Which half of `clone` the host asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClonePhase {
+    /// Check the target and decide where the files come from.
+    Plan,
+    /// Copy the files of `commit` from the mounted cache into the target.
+    Finish {
+        /// Which cache is mounted.
+        from: crate::protocol::CloneSource,
+        /// The commit.
+        commit: String,
+        /// Downloaded by this run.
+        fresh: bool,
+    },
+}
+
+/// Arguments of `clone` (host-driven).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloneArgs {
+    /// The shared request.
+    pub request: crate::workspace::clone::CloneRequest,
+    /// Which half.
+    pub phase: ClonePhase,
+    /// `--quiet`: no health suffix in the human line.
+    pub quiet: bool,
 }
 
 /// Arguments of `pull`.
@@ -118,6 +149,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let mut args: Vec<String> = argv.iter().skip(1).cloned().collect();
     let cache = crate::location::extract(&mut args)?;
     let workspace = crate::workspace::mount::extract(&mut args)?;
+    let target = crate::workspace::target::extract(&mut args)?;
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -170,6 +202,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 plan: flags.contains(&"--plan"),
             })
         }
+        "clone" => Command::Clone(parse_clone(rest)?),
         other if other.starts_with('-') => {
             return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));
         }
@@ -189,6 +222,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         json,
         cache,
         workspace,
+        target,
         command,
     })
 }
@@ -231,6 +265,62 @@ fn one_optional(positionals: Vec<&str>) -> Result<Option<String>, CoreError> {
             rest.join(" ")
         ))),
     }
+}
+
+fn parse_clone<'a>(args: impl Iterator<Item = &'a str>) -> Result<CloneArgs, CoreError> {
+    use crate::protocol::CloneSource;
+    let (flags, positionals) = split_args(
+        args,
+        &[
+            "--plan",
+            "--finish",
+            "--from-cache",
+            "--from-temp",
+            "--fresh",
+            "--force-resume",
+            "--no-health-check",
+            "--from-home",
+            "--quiet",
+        ],
+    )?;
+    let has = |f: &str| flags.contains(&f);
+    let (spec, typed, commit) = match positionals.as_slice() {
+        [spec, typed] => (*spec, *typed, None),
+        [spec, typed, commit] => (*spec, *typed, Some(*commit)),
+        _ => {
+            return Err(CoreError::Usage(
+                "clone takes the model and the target (the mlxk CLI runs it)".into(),
+            ));
+        }
+    };
+    let phase = match (has("--plan"), has("--finish"), commit) {
+        (true, false, None) => ClonePhase::Plan,
+        (false, true, Some(commit)) => ClonePhase::Finish {
+            from: if has("--from-cache") {
+                CloneSource::Cache
+            } else {
+                CloneSource::Temp
+            },
+            commit: commit.to_owned(),
+            fresh: has("--fresh"),
+        },
+        _ => {
+            return Err(CoreError::Usage(
+                "clone downloads, so the mlxk CLI runs it: use `mlxk clone`".into(),
+            ));
+        }
+    };
+    Ok(CloneArgs {
+        request: crate::workspace::clone::CloneRequest {
+            spec: spec.to_owned(),
+            typed: typed.to_owned(),
+            from_home: has("--from-home"),
+            force_resume: has("--force-resume"),
+            no_health_check: has("--no-health-check"),
+        },
+        phase,
+        quiet: has("--quiet"),
+    })
 }
 
 fn parse_list<'a>(args: impl Iterator<Item = &'a str>) -> Result<ListArgs, CoreError> {

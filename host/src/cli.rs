@@ -44,6 +44,32 @@ pub enum Command {
     Pull(PullArgs),
     /// Delete a model, or one revision of it.
     Rm(RmArgs),
+    /// Copy a model into a folder of its own (a workspace), verified and pinned.
+    Clone(CloneArgs),
+}
+
+/// `clone` options.
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The Hub model, `org/name[@rev]` (a branch, tag or commit; default main). Never
+    /// expanded or matched: it names the Hub repo exactly.
+    pub model: String,
+    /// The folder to create (or an empty one); default `$MLXK_WORKSPACE_HOME/<name>`. A
+    /// bare name goes into `MLXK_WORKSPACE_HOME` when that is set.
+    pub target_dir: Option<String>,
+    /// The revision to clone (the same as `model@REV`).
+    #[arg(long, value_name = "REV")]
+    pub branch: Option<String>,
+    /// Skip the health check of the revision (it is informational: an unhealthy model is
+    /// still cloned).
+    #[arg(long)]
+    pub no_health_check: bool,
+    /// Print only the target, not the health verdict.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Use a complete but unhealthy download left by an earlier run as it is.
+    #[arg(long)]
+    pub force_resume: bool,
 }
 
 /// `pull` options.

@@ -44,6 +44,22 @@ impl EnvVars {
     pub const MLXK_PULL_JOBS: &'static str = "MLXK_PULL_JOBS";
     /// Seconds to wait for another process's download lock (default 600).
     pub const MLXK_LOCK_TIMEOUT_SECS: &'static str = "MLXK_LOCK_TIMEOUT_SECS";
+    /// The folder bare workspace names live in (`clone`, `convert`, `list`).
+    pub const MLXK_WORKSPACE_HOME: &'static str = "MLXK_WORKSPACE_HOME";
+}
+
+/// `MLXK_WORKSPACE_HOME`, `~` expanded and made absolute, and whether it is a folder;
+/// `None` when unset or empty.
+pub fn workspace_home(var: impl Fn(&str) -> Option<String>) -> Option<core_wasm::workspace::target::Home> {
+    let value = var(EnvVars::MLXK_WORKSPACE_HOME).filter(|v| !v.trim().is_empty())?;
+    let home = var(EnvVars::HOME).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let path = expand_tilde(&value, home.as_deref());
+    let path = std::path::absolute(&path).unwrap_or(path);
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    Some(core_wasm::workspace::target::Home {
+        is_dir: path.is_dir(),
+        path,
+    })
 }
 
 /// The default Hub.

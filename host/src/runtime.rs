@@ -62,6 +62,17 @@ impl Default for Limits {
     }
 }
 
+/// A folder besides the cache the guest sees, and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Preopen<'a> {
+    /// The host folder.
+    pub dir: &'a Path,
+    /// Where the guest sees it (`/workspace`, `/target`).
+    pub guest: &'static str,
+    /// Read-only, or writable for the one call that writes there.
+    pub perms: FsPerms,
+}
+
 /// What a guest run produced.
 #[derive(Debug)]
 pub struct GuestOutput {
@@ -150,7 +161,7 @@ impl Runtime {
         &self,
         argv: &[String],
         cache: Option<&Path>,
-        workspace: Option<(&Path, FsPerms)>,
+        mounts: &[Preopen<'_>],
         perms: FsPerms,
         limits: Limits,
         progress: bool,
@@ -173,12 +184,12 @@ impl Runtime {
                     ))
                 })?;
         }
-        // The folder the user named (core-wasm's `workspace::mount`).
-        if let Some((dir, ws_perms)) = workspace {
+        // The folders the user named (core-wasm's `workspace::mount` and `target`).
+        for m in mounts {
             builder
-                .preopened_dir(dir, core_wasm::workspace::mount::GUEST_ROOT, ws_perms)
+                .preopened_dir(m.dir, m.guest, m.perms)
                 .map_err(|e| {
-                    GuestFailure::Setup(anyhow!("Failed to open {}: {e}", dir.display()))
+                    GuestFailure::Setup(anyhow!("Failed to open {}: {e}", m.dir.display()))
                 })?;
         }
         let caps = CacheCaps::new(cache, progress)

@@ -100,7 +100,7 @@ fn run_cli(wasm: &[u8], cache: &Path) -> i32 {
         .run(
             &["probe".to_owned()],
             Some(cache),
-            None,
+            &[],
             FsPerms::ReadOnly,
             Limits::default(),
             false,

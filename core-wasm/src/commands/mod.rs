@@ -1,5 +1,6 @@
 //! One function per command; [`dispatch`] is the only place commands are wired.
 
+pub mod clone;
 pub mod health;
 pub mod list;
 pub mod pull;
@@ -12,6 +13,7 @@ use std::time::SystemTime;
 use crate::fs::CacheFs;
 use crate::protocol::Envelope;
 use crate::request::{Command, Request};
+use crate::workspace::clone::Target;
 use crate::workspace::mount::Workspaces;
 
 /// What a command produced: its envelope, and how to show it to a person.
@@ -34,8 +36,15 @@ impl Outcome {
 }
 
 /// Runs a parsed request against the cache at `fs`.
-pub fn dispatch(req: &Request, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+pub fn dispatch(
+    req: &Request,
+    fs: &CacheFs,
+    ws: Option<&Workspaces>,
+    target: Option<&Target>,
+    now: SystemTime,
+) -> Outcome {
     match &req.command {
+        Command::Clone(args) => clone::run(args, fs, target, now),
         Command::List(args) => list::run(args, fs, ws, now),
         Command::Health(args) => health::run(args, fs, ws),
         Command::Show(args) => show::run(args, fs, ws, now),

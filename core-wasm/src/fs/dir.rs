@@ -65,8 +65,11 @@ mod imp {
         | wasi::RIGHTS_PATH_FILESTAT_SET_SIZE
         | wasi::RIGHTS_PATH_RENAME_SOURCE
         | wasi::RIGHTS_PATH_RENAME_TARGET;
-    const WRITE_RIGHTS: wasi::Rights =
-        wasi::RIGHTS_FD_WRITE | wasi::RIGHTS_FD_FILESTAT_GET | wasi::RIGHTS_FD_SYNC;
+    const WRITE_RIGHTS: wasi::Rights = wasi::RIGHTS_FD_WRITE
+        | wasi::RIGHTS_FD_FILESTAT_GET
+        | wasi::RIGHTS_FD_SYNC
+        // A copied file keeps its source's mtime (`clone`, `convert`).
+        | wasi::RIGHTS_FD_FILESTAT_SET_TIMES;
     const FILE_RIGHTS: wasi::Rights = wasi::RIGHTS_FD_READ
         | wasi::RIGHTS_FD_SEEK
         | wasi::RIGHTS_FD_TELL
@@ -186,6 +189,25 @@ mod imp {
             let mut file = unsafe { File::from_raw_fd(fd as i32) };
             file.write_all(bytes)?;
             file.sync_all()
+        }
+
+        /// Creates the file `name`, which must not exist, for writing.
+        pub fn create_file(&self, name: &str) -> io::Result<File> {
+            // SAFETY: plain hostcall; ownership of the fd moves into the `File`.
+            let fd = unsafe {
+                wasi::path_open(
+                    self.fd,
+                    0,
+                    name,
+                    wasi::OFLAGS_CREAT | wasi::OFLAGS_EXCL,
+                    WRITE_RIGHTS,
+                    0,
+                    0,
+                )
+            }
+            .map_err(err)?;
+            // SAFETY: `fd` is a fresh descriptor nobody else owns.
+            Ok(unsafe { File::from_raw_fd(fd as i32) })
         }
 
         /// Renames `from` to `to`, both in this folder (atomic replacement).
@@ -370,6 +392,14 @@ mod imp {
             let mut f = File::create(self.path.join(name))?;
             f.write_all(bytes)?;
             f.sync_all()
+        }
+
+        /// Creates the file `name`, which must not exist, for writing.
+        pub fn create_file(&self, name: &str) -> io::Result<File> {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(self.path.join(name))
         }
 
         /// Renames `from` to `to` in this folder.

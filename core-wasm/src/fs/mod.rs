@@ -328,6 +328,12 @@ impl CacheFs {
         }
     }
 
+    /// Creates the file `rel`, which must not exist (its folder must), for writing.
+    pub fn create_file(&self, rel: &Path) -> io::Result<fs::File> {
+        let (parent, name) = dir::split(rel)?;
+        self.dir(&parent)?.create_file(&name)
+    }
+
     /// Moves `from` to `to` (both cache-relative, one atomic rename).
     pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let (from_parent, from_name) = dir::split(from)?;

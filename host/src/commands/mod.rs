@@ -1,5 +1,6 @@
 //! Wiring from parsed arguments to a guest run, and the exit status.
 
+pub mod clone;
 pub mod health;
 pub mod list;
 pub mod pull;
@@ -15,7 +16,7 @@ use wasmtime_wasi::FsPerms;
 
 use crate::env;
 use crate::printer;
-use crate::runtime::{GuestFailure, GuestOutput, Limits, Runtime};
+use crate::runtime::{GuestFailure, GuestOutput, Limits, Preopen, Runtime};
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,50 +127,94 @@ pub fn run_guest(
 /// Runs `args` (without argv[0]) in the sandbox and returns what it printed.
 pub fn capture_guest(
     ctx: &Context,
-    mut args: Vec<String>,
+    args: Vec<String>,
     access: Access,
     work: Work,
 ) -> Result<GuestOutput, GuestFailure> {
-    let mut argv = vec![ctx.program.clone()];
-    if access != Access::None {
-        argv.extend(env::cache_location(&ctx.cache_dir, ctx.cache_origin).to_args());
-    }
     let mount = workspace_mount(&args);
     let writes = args_write_workspace(&args);
-    if let Some((_, m)) = &mount {
-        argv.extend(m.to_args());
+    let mut sandbox = Sandbox::for_cache(ctx, access);
+    if let Some((dir, m)) = mount {
+        sandbox.options.extend(m.to_args());
+        // Writable only for the one command that writes there (`show --recalc-hash`).
+        let perms = if writes {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        sandbox
+            .mounts
+            .push((dir, core_wasm::workspace::mount::GUEST_ROOT, perms));
     }
+    capture_in(ctx, &sandbox, args, work)
+}
+
+/// What one guest run may see: a cache (the user's, or a temporary one `clone` fills),
+/// the options that describe it, and the folders the user named.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    /// The folder preopened as `/cache`, and how.
+    pub cache: Option<(PathBuf, FsPerms)>,
+    /// Options before the command that tell the guest what it was given.
+    pub options: Vec<String>,
+    /// Other folders: host path, guest path, permissions.
+    pub mounts: Vec<(PathBuf, &'static str, FsPerms)>,
+}
+
+impl Sandbox {
+    /// The user's cache with `access`.
+    pub fn for_cache(ctx: &Context, access: Access) -> Self {
+        let mut options = Vec::new();
+        if access != Access::None {
+            options.extend(env::cache_location(&ctx.cache_dir, ctx.cache_origin).to_args());
+        }
+        let perms = match access {
+            Access::WriteCache => FsPerms::ReadWrite,
+            Access::None | Access::ReadCache => FsPerms::ReadOnly,
+        };
+        let cache = (access != Access::None && ctx.cache_dir.is_dir())
+            .then(|| (ctx.cache_dir.clone(), perms));
+        Self {
+            cache,
+            options,
+            mounts: Vec::new(),
+        }
+    }
+}
+
+/// Runs `args` in `sandbox` and returns what the guest printed.
+pub fn capture_in(
+    ctx: &Context,
+    sandbox: &Sandbox,
+    mut args: Vec<String>,
+    work: Work,
+) -> Result<GuestOutput, GuestFailure> {
+    let mut argv = vec![ctx.program.clone()];
+    argv.extend(sandbox.options.iter().cloned());
     argv.append(&mut args);
     if ctx.json {
         argv.push("--json".into());
     }
-    let (cache, perms) = match access {
-        Access::None => (None, FsPerms::ReadOnly),
-        Access::ReadCache => (
-            ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path()),
-            FsPerms::ReadOnly,
-        ),
-        Access::WriteCache => (
-            ctx.cache_dir.is_dir().then_some(ctx.cache_dir.as_path()),
-            FsPerms::ReadWrite,
-        ),
+    let (cache, perms) = match &sandbox.cache {
+        Some((dir, perms)) => (Some(dir.as_path()), *perms),
+        None => (None, FsPerms::ReadOnly),
     };
+    let mounts: Vec<Preopen<'_>> = sandbox
+        .mounts
+        .iter()
+        .map(|(dir, guest, perms)| Preopen {
+            dir,
+            guest,
+            perms: *perms,
+        })
+        .collect();
     module_cache_dir(&ctx.cache_dir)
         .as_deref()
         .map_or_else(|| Runtime::new(None), |d| Runtime::new(Some(d)))
         .map_err(GuestFailure::Setup)
         .and_then(|rt| {
             let progress = work == Work::Audit && !ctx.json;
-            // Writable only for the one command that writes there (`show --recalc-hash`).
-            let workspace = mount.as_ref().map(|(dir, _)| {
-                let perms = if writes {
-                    FsPerms::ReadWrite
-                } else {
-                    FsPerms::ReadOnly
-                };
-                (dir.as_path(), perms)
-            });
-            rt.run(&argv, cache, workspace, perms, limits(work), progress)
+            rt.run(&argv, cache, &mounts, perms, limits(work), progress)
         })
 }
 

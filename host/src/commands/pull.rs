@@ -173,23 +173,7 @@ fn fetch(
     repo_id: String,
     revision: String,
 ) -> (PullData, Option<ErrorBody>) {
-    let req = pull::Request {
-        repo_id: repo_id.clone(),
-        revision,
-        cache_dir: ctx.cache_dir.clone(),
-        endpoint: env::endpoint(var),
-        token: env::token(var),
-        jobs: number(EnvVars::MLXK_PULL_JOBS).map_or(8, |n| n as usize),
-        retry: RetryPolicy {
-            attempts: number(EnvVars::MLXK_PULL_RETRIES).map_or(5, |n| n.clamp(1, 100) as u32),
-            base: Duration::from_millis(500),
-            stall: Duration::from_secs(
-                number(EnvVars::MLXK_PULL_TIMEOUT_SECS).map_or(60, |n| n.max(1)),
-            ),
-        },
-        lock_timeout: Duration::from_secs(number(EnvVars::MLXK_LOCK_TIMEOUT_SECS).unwrap_or(600)),
-        progress: !ctx.json,
-    };
+    let req = request(ctx, repo_id.clone(), revision, ctx.cache_dir.clone());
     match pull::pull(&req) {
         Ok(done) => {
             data.download_status = "success".into();
@@ -207,6 +191,33 @@ fn fetch(
             data.preflight_warning = f.preflight_warning;
             (data, Some(f.error.to_body()))
         }
+    }
+}
+
+/// A download of `repo_id@revision` into `cache_dir`, tuned by the environment.
+#[cfg(feature = "network")]
+pub(crate) fn request(
+    ctx: &Context,
+    repo_id: String,
+    revision: String,
+    cache_dir: std::path::PathBuf,
+) -> pull::Request {
+    pull::Request {
+        repo_id,
+        revision,
+        cache_dir,
+        endpoint: env::endpoint(var),
+        token: env::token(var),
+        jobs: number(EnvVars::MLXK_PULL_JOBS).map_or(8, |n| n as usize),
+        retry: RetryPolicy {
+            attempts: number(EnvVars::MLXK_PULL_RETRIES).map_or(5, |n| n.clamp(1, 100) as u32),
+            base: Duration::from_millis(500),
+            stall: Duration::from_secs(
+                number(EnvVars::MLXK_PULL_TIMEOUT_SECS).map_or(60, |n| n.max(1)),
+            ),
+        },
+        lock_timeout: Duration::from_secs(number(EnvVars::MLXK_LOCK_TIMEOUT_SECS).unwrap_or(600)),
+        progress: !ctx.json,
     }
 }
 
