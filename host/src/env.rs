@@ -50,9 +50,13 @@ impl EnvVars {
 
 /// `MLXK_WORKSPACE_HOME`, `~` expanded and made absolute, and whether it is a folder;
 /// `None` when unset or empty.
-pub fn workspace_home(var: impl Fn(&str) -> Option<String>) -> Option<core_wasm::workspace::target::Home> {
+pub fn workspace_home(
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<core_wasm::workspace::target::Home> {
     let value = var(EnvVars::MLXK_WORKSPACE_HOME).filter(|v| !v.trim().is_empty())?;
-    let home = var(EnvVars::HOME).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = var(EnvVars::HOME)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     let path = expand_tilde(&value, home.as_deref());
     let path = std::path::absolute(&path).unwrap_or(path);
     let path = std::fs::canonicalize(&path).unwrap_or(path);

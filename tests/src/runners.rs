@@ -92,7 +92,21 @@ pub fn cli(args: &[&str], cache: Option<&Path>) -> Run {
 
 /// Runs one of the binaries with extra environment variables.
 pub fn cli_with(bin: &str, args: &[&str], cache: Option<&Path>, env: &[(&str, &Path)]) -> Run {
+    cli_in(None, bin, args, cache, env)
+}
+
+/// [`cli_with`] in the working directory `cwd` (for relative targets).
+pub fn cli_in(
+    cwd: Option<&Path>,
+    bin: &str,
+    args: &[&str],
+    cache: Option<&Path>,
+    env: &[(&str, &Path)],
+) -> Run {
     let mut cmd = command(bin);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     cmd.args(args);
     if let Some(c) = cache {
         cmd.arg("--cache-dir").arg(c);

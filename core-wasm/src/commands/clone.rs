@@ -25,11 +25,14 @@ pub fn envelope(data: CloneData, error: Option<&CoreError>) -> Envelope {
 
 /// Runs the finish.
 pub fn run(args: &CloneArgs, fs: &CacheFs, target: Option<&Target>, now: SystemTime) -> Outcome {
-    let (ClonePhase::Finish {
-        from,
-        commit,
-        fresh,
-    }, Some(target)) = (&args.phase, target)
+    let (
+        ClonePhase::Finish {
+            from,
+            commit,
+            fresh,
+        },
+        Some(target),
+    ) = (&args.phase, target)
     else {
         let e = CoreError::Usage("clone --finish needs its target mounted".into());
         return Outcome {

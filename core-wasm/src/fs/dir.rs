@@ -105,6 +105,9 @@ mod imp {
             // only the preopens are open.
             let _ = std::fs::metadata(root);
             let want = root.to_string_lossy();
+            // A folder inside a preopen (a temporary cache inside `/target`) is opened
+            // from the preopen, one component at a time, never through a link.
+            let mut holders: Vec<(u32, String)> = Vec::new();
             for fd in 3..256 {
                 // SAFETY: querying a descriptor number is harmless; EBADF ends the scan.
                 let prestat = match unsafe { wasi::fd_prestat_get(fd) } {
@@ -116,13 +119,30 @@ mod imp {
                 let len = unsafe { prestat.u.dir.pr_name_len };
                 let mut name = vec![0u8; len];
                 // SAFETY: `name` has exactly `len` writable bytes.
-                if unsafe { wasi::fd_prestat_dir_name(fd, name.as_mut_ptr(), len) }.is_ok()
-                    && String::from_utf8_lossy(&name).trim_end_matches('\0') == want
-                {
+                if unsafe { wasi::fd_prestat_dir_name(fd, name.as_mut_ptr(), len) }.is_err() {
+                    continue;
+                }
+                let name = String::from_utf8_lossy(&name)
+                    .trim_end_matches('\0')
+                    .to_owned();
+                if name == want {
                     return Ok(Self { fd, owned: false });
                 }
+                holders.push((fd, name));
             }
-            Err(io::Error::from(io::ErrorKind::NotFound))
+            let (fd, rest) = holders
+                .iter()
+                .filter_map(|(fd, name)| {
+                    let rest = want.strip_prefix(name.as_str())?.strip_prefix('/')?;
+                    Some((*fd, rest.to_owned()))
+                })
+                .min_by_key(|(_, rest)| rest.len())
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+            let mut dir = Self { fd, owned: false };
+            for part in rest.split('/').filter(|p| !p.is_empty()) {
+                dir = dir.open_dir(part)?;
+            }
+            Ok(dir)
         }
 
         /// Opens the child folder `name` without following a link.

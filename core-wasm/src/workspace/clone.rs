@@ -393,14 +393,9 @@ pub fn finish(
 
     let mut buf = Vec::new();
     for (rel, real, modified) in &files {
-        if let Err(e) = copy::copy_file(
-            cache,
-            real,
-            &target.fs,
-            Path::new(rel),
-            *modified,
-            &mut buf,
-        ) {
+        if let Err(e) =
+            copy::copy_file(cache, real, &target.fs, Path::new(rel), *modified, &mut buf)
+        {
             return fail(
                 data,
                 "filesystem_error",

@@ -198,9 +198,15 @@ mod tests {
         let r = clone_target("org/tiny@v1", None, Some(&h), cwd).unwrap();
         assert_eq!((r.path, r.from_home), (PathBuf::from("/h/tiny"), true));
         let r = clone_target("org/tiny", Some("bare"), Some(&h), cwd).unwrap();
-        assert_eq!((r.path, r.typed.as_str()), (PathBuf::from("/h/bare"), "/h/bare"));
+        assert_eq!(
+            (r.path, r.typed.as_str()),
+            (PathBuf::from("/h/bare"), "/h/bare")
+        );
         let r = clone_target("org/tiny", Some("sub/x"), Some(&h), cwd).unwrap();
-        assert_eq!((r.path, r.typed.as_str()), (PathBuf::from("/w/cl/sub/x"), "sub/x"));
+        assert_eq!(
+            (r.path, r.typed.as_str()),
+            (PathBuf::from("/w/cl/sub/x"), "sub/x")
+        );
         let r = clone_target("org/tiny", Some("."), None, cwd).unwrap();
         assert_eq!(r.path, PathBuf::from("/w/cl"));
         let r = clone_target("org/tiny", Some("../x/./y"), None, cwd).unwrap();

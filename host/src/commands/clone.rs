@@ -30,26 +30,26 @@ pub fn run(ctx: &Context, args: &CloneArgs) -> ExitStatus {
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let home = env::workspace_home(var);
-    let resolved = match target::clone_target(&spec, args.target_dir.as_deref(), home.as_ref(), &cwd)
-    {
-        Ok(r) => r,
-        Err(e) => {
-            // 2.0.8 prints these before the operation, as plain text; with `--json` they
-            // are an envelope here, like every other error.
-            if ctx.json {
-                let data = CloneData {
-                    model: spec,
-                    clone_status: "error".into(),
-                    health_check: !args.no_health_check,
-                    ..CloneData::default()
-                };
-                emit_error(ctx, data, &CoreError::InvalidTarget(e.to_string()));
-            } else {
-                printer::stderr(format!("Error: {e}\n").as_bytes());
+    let resolved =
+        match target::clone_target(&spec, args.target_dir.as_deref(), home.as_ref(), &cwd) {
+            Ok(r) => r,
+            Err(e) => {
+                // 2.0.8 prints these before the operation, as plain text; with `--json` they
+                // are an envelope here, like every other error.
+                if ctx.json {
+                    let data = CloneData {
+                        model: spec,
+                        clone_status: "error".into(),
+                        health_check: !args.no_health_check,
+                        ..CloneData::default()
+                    };
+                    emit_error(ctx, data, &CoreError::InvalidTarget(e.to_string()));
+                } else {
+                    printer::stderr(format!("Error: {e}\n").as_bytes());
+                }
+                return ExitStatus::Failure;
             }
-            return ExitStatus::Failure;
-        }
-    };
+        };
     let mut common = vec![];
     if args.no_health_check {
         common.push("--no-health-check".to_owned());
@@ -291,6 +291,16 @@ fn remove_temp(temp: &Path) {
     }
 }
 
+/// Whether a temporary cache holds nothing but its marker.
+#[cfg(feature = "network")]
+fn holds_nothing(temp: &Path) -> bool {
+    std::fs::read_dir(temp).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .all(|e| e.file_name() == TEMP_SENTINEL)
+    })
+}
+
 /// Downloads into the temporary cache; returns the commit.
 #[cfg(feature = "network")]
 fn download(
@@ -332,8 +342,8 @@ fn download(
     match crate::pull::pull(&req) {
         Ok(done) => Ok(done.commit),
         Err(f) => {
-            if f.commit.is_none() && fresh {
-                // Refused before any byte: nothing worth keeping.
+            if fresh && holds_nothing(temp) {
+                // Refused before anything was written: nothing worth keeping.
                 remove_temp(temp);
             } else {
                 printer::stderr(
