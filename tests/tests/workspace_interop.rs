@@ -236,3 +236,94 @@ fn a_folder_pinned_here_is_clean_in_the_original() {
         assert_eq!(v["data"]["models"][0]["clean"], false);
     }
 }
+
+#[test]
+fn our_clone_and_the_originals_clone_are_the_same_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    let hub = FakeHub::start(&store(&dir), &[]);
+    let endpoint = [("HF_ENDPOINT", hub.url.as_str())];
+    let (code, theirs) = reference(
+        &["clone", "org/tiny", "./theirs", "--json"],
+        &dir,
+        &endpoint,
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&theirs));
+    let cache = dir.join("empty-cache");
+    fs::create_dir_all(&cache).unwrap();
+    let out = Command::new(target_dir().join("release/mlxk"))
+        .args(["clone", "org/tiny", "./mine", "--json", "--cache-dir"])
+        .arg(&cache)
+        .current_dir(&dir)
+        .env("HF_ENDPOINT", &hub.url)
+        .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (mut theirs, mut mine): (Value, Value) = (
+        serde_json::from_slice(&theirs).unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    );
+    // The same envelope but for where it went.
+    for (v, name) in [(&mut theirs, "theirs"), (&mut mine, "mine")] {
+        assert_eq!(v["data"]["target_dir"], dir.join(name).to_str().unwrap());
+        assert_eq!(v["data"]["message"], format!("Cloned to ./{name}"));
+        v["data"]["target_dir"] = Value::Null;
+        v["data"]["message"] = Value::Null;
+    }
+    assert_eq!(mine, theirs);
+
+    // The same files, byte for byte, and the same content hash.
+    let names = |d: &Path| {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&dir.join("mine")), names(&dir.join("theirs")));
+    for n in names(&dir.join("mine")) {
+        if n != ".mlxk_workspace.json" {
+            assert_eq!(
+                fs::read(dir.join("mine").join(&n)).unwrap(),
+                fs::read(dir.join("theirs").join(&n)).unwrap(),
+                "{n}"
+            );
+        }
+    }
+    let sentinel = |name: &str| -> Value {
+        serde_json::from_slice(&fs::read(dir.join(name).join(".mlxk_workspace.json")).unwrap())
+            .unwrap()
+    };
+    let (s_mine, s_theirs) = (sentinel("mine"), sentinel("theirs"));
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&s_mine), keys(&s_theirs));
+    assert_eq!(s_mine["content_hash"], s_theirs["content_hash"]);
+    assert_eq!(s_mine["exclude_patterns"], s_theirs["exclude_patterns"]);
+    // Ours records the commit the original leaves out.
+    assert_eq!(s_theirs["source_revision"], Value::Null);
+    assert_eq!(s_mine["source_revision"].as_str().map(str::len), Some(40));
+
+    // Ours is clean in the original, and the original's read-only commands agree with ours.
+    let (code, out) = reference(&["list", "./mine", "--json"], &dir, &[]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["data"]["models"][0]["clean"], true, "{v:#}");
+    for args in [
+        &["show", "./mine", "--json"][..],
+        &["health", "./mine", "--json"],
+        &["list", "./mine", "--json"],
+    ] {
+        assert_eq!(
+            String::from_utf8_lossy(&ours(args, &dir).1),
+            String::from_utf8_lossy(&reference(args, &dir, &[]).1),
+            "{args:?}"
+        );
+    }
+}
