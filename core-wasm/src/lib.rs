@@ -91,6 +91,15 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             fs: fs::CacheFs::new(root),
         }
     });
+    let workspaces = req.workspace.clone().map(|m| {
+        // The sandbox sees the mount at `/workspace`; the native library, where it is.
+        let root = if cfg!(target_os = "wasi") {
+            std::path::PathBuf::from(workspace::mount::GUEST_ROOT)
+        } else {
+            std::path::PathBuf::from(&m.root)
+        };
+        workspace::mount::Workspaces::new(m, &root)
+    });
     if let request::Command::Clone(args) = &req.command
         && args.phase == request::ClonePhase::Plan
     {
@@ -101,15 +110,17 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             code: 0,
         };
     }
-    let workspaces = req.workspace.clone().map(|m| {
-        // The sandbox sees the mount at `/workspace`; the native library, where it is.
-        let root = if cfg!(target_os = "wasi") {
-            std::path::PathBuf::from(workspace::mount::GUEST_ROOT)
-        } else {
-            std::path::PathBuf::from(&m.root)
+    if let request::Command::Convert(args) = &req.command
+        && args.plan
+        && let Some(plan) =
+            commands::convert::plan(args, &fs, workspaces.as_ref(), target.as_ref())
+    {
+        return Output {
+            stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
+            stderr: Vec::new(),
+            code: 0,
         };
-        workspace::mount::Workspaces::new(m, &root)
-    });
+    }
     let _ = diagnostics::take();
     let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), target.as_ref(), now);
     let code = outcome.exit_code();

@@ -39,8 +39,19 @@ pub enum Command {
     Pull(PullArgs),
     /// `clone --plan|--finish …`: the local halves (the network is the host's).
     Clone(CloneArgs),
+    /// `convert SOURCE TARGET --repair-index|--quantize N [--skip-health]`.
+    Convert(ConvertArgs),
     /// `--version`
     Version,
+}
+
+/// Arguments of `convert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertArgs {
+    /// The request, or the argument error 2.0.8 reports with `data: null`.
+    pub request: Result<crate::workspace::convert::ConvertRequest, String>,
+    /// `--plan`: only check, for the host.
+    pub plan: bool,
 }
 
 /// Which half of `clone` the host asks for.
@@ -203,6 +214,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             })
         }
         "clone" => Command::Clone(parse_clone(rest)?),
+        "convert" => Command::Convert(parse_convert(rest)?),
         other if other.starts_with('-') => {
             return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));
         }
@@ -265,6 +277,71 @@ fn one_optional(positionals: Vec<&str>) -> Result<Option<String>, CoreError> {
             rest.join(" ")
         ))),
     }
+}
+
+fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertArgs, CoreError> {
+    use crate::workspace::convert::{ConvertRequest, Mode};
+    let (mut repair, mut quantize, mut group, mut skip, mut plan) = (false, None, 64u32, false, false);
+    let mut state = None;
+    let mut positionals = Vec::new();
+    let mut positional_only = false;
+    let int = |flag: &str, v: Option<&str>| -> Result<i64, CoreError> {
+        let v = v.ok_or_else(|| CoreError::Usage(format!("argument {flag}: expected one argument")))?;
+        v.trim()
+            .parse()
+            .map_err(|_| CoreError::Usage(format!("argument {flag}: invalid int value: '{v}'")))
+    };
+    while let Some(a) = args.next() {
+        if positional_only || !a.starts_with('-') || a.len() == 1 {
+            positionals.push(a.to_owned());
+            continue;
+        }
+        match a {
+            "--" => positional_only = true,
+            "--repair-index" => repair = true,
+            "--skip-health" => skip = true,
+            "--plan" => plan = true,
+            "--quantize" => quantize = Some(int("--quantize", args.next())?),
+            "--q-group-size" => {
+                group = u32::try_from(int("--q-group-size", args.next())?).unwrap_or(0);
+            }
+            _ if a.starts_with("--source-state=") => {
+                state = a.strip_prefix("--source-state=").map(str::to_owned);
+            }
+            other => return Err(CoreError::Usage(format!("unrecognized arguments: {other}"))),
+        }
+    }
+    let [source, target]: [String; 2] = positionals.try_into().map_err(|p: Vec<String>| {
+        CoreError::Usage(if p.len() < 2 {
+            "the following arguments are required: source, target".into()
+        } else {
+            format!("unrecognized arguments: {}", p[2..].join(" "))
+        })
+    })?;
+    // 2.0.8's checks, in its order (`--quantize 0` is "not given").
+    let quantize = quantize.filter(|q| *q != 0);
+    let mode = match (repair, quantize) {
+        (true, Some(_)) => Err("--repair-index and --quantize are mutually exclusive".to_owned()),
+        (true, None) => Ok(Mode::RepairIndex),
+        (false, None) => Err("Must specify conversion mode (--repair-index or --quantize N)".to_owned()),
+        (false, Some(q)) if ![2, 3, 4, 6, 8].contains(&q) => {
+            Err(format!("--quantize must be 2, 3, 4, 6, or 8 (got {q})"))
+        }
+        (false, Some(q)) => Ok(Mode::Quantize {
+            bits: q as u32,
+            group_size: group,
+        }),
+    };
+    Ok(ConvertArgs {
+        request: mode.map(|mode| ConvertRequest {
+            source,
+            target,
+            mode,
+            skip_health: skip,
+            source_state: state,
+        }),
+        plan,
+    })
 }
 
 fn parse_clone<'a>(args: impl Iterator<Item = &'a str>) -> Result<CloneArgs, CoreError> {

@@ -46,6 +46,29 @@ pub enum Command {
     Rm(RmArgs),
     /// Copy a model into a folder of its own (a workspace), verified and pinned.
     Clone(CloneArgs),
+    /// Make a repaired copy of a workspace (`--repair-index`).
+    Convert(ConvertArgs),
+}
+
+/// `convert` options.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The workspace to read (never changed).
+    pub source: String,
+    /// The new workspace: a folder that does not exist yet, or an empty one.
+    pub target: String,
+    /// Rebuild `model.safetensors.index.json` from the shards' headers.
+    #[arg(long)]
+    pub repair_index: bool,
+    /// Quantize to BITS (2, 3, 4, 6 or 8) with mlx-lm (not built yet: use `mlx_lm.convert -q`).
+    #[arg(long, value_name = "BITS", allow_hyphen_values = true)]
+    pub quantize: Option<String>,
+    /// Group size for `--quantize` (default 64).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub q_group_size: Option<String>,
+    /// Skip the health check of the result.
+    #[arg(long)]
+    pub skip_health: bool,
 }
 
 /// `clone` options.

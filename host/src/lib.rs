@@ -49,6 +49,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::Pull(args)) => commands::pull::run(&ctx, args),
             Some(cli::Command::Rm(args)) => commands::rm::run(&ctx, args),
             Some(cli::Command::Clone(args)) => commands::clone::run(&ctx, args),
+            Some(cli::Command::Convert(args)) => commands::convert::run(&ctx, args),
             None => no_command(&ctx),
         }
     };

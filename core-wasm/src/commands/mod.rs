@@ -1,6 +1,7 @@
 //! One function per command; [`dispatch`] is the only place commands are wired.
 
 pub mod clone;
+pub mod convert;
 pub mod health;
 pub mod list;
 pub mod pull;
@@ -45,6 +46,7 @@ pub fn dispatch(
 ) -> Outcome {
     match &req.command {
         Command::Clone(args) => clone::run(args, fs, target, now),
+        Command::Convert(args) => convert::run(args, fs, ws, target, now),
         Command::List(args) => list::run(args, fs, ws, now),
         Command::Health(args) => health::run(args, fs, ws),
         Command::Show(args) => show::run(args, fs, ws, now),

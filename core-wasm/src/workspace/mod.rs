@@ -4,6 +4,7 @@
 pub mod clean;
 pub mod clone;
 pub mod content_hash;
+pub mod convert;
 pub mod copy;
 pub mod exclude;
 pub mod model;

@@ -180,6 +180,28 @@ pub fn clone_target(
     }
 }
 
+/// A `convert` source or target with the home rule (§3.1): a bare name goes into an
+/// existing home; a source only when that folder exists (`is_dir`). Returns the path as
+/// it will be shown and its absolute form.
+pub fn convert_path(
+    typed: &str,
+    home: Option<&Home>,
+    source: bool,
+    cwd: &Path,
+    is_dir: impl Fn(&Path) -> bool,
+) -> (String, PathBuf) {
+    if let Some(h) = home.filter(|h| h.is_dir)
+        && !typed.trim().is_empty()
+        && is_bare(typed)
+    {
+        let p = absolute(&h.path, typed);
+        if !source || is_dir(&p) {
+            return (p.to_string_lossy().into_owned(), p);
+        }
+    }
+    (typed.to_owned(), absolute(cwd, typed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -230,12 +230,12 @@ pub fn run(ctx: &Context, args: &CloneArgs) -> ExitStatus {
 }
 
 /// The mount for checking `target`: the folder holding it (links resolved), read-only.
-struct CheckMount {
-    mount: TargetMount,
-    dir: Option<PathBuf>,
+pub(crate) struct CheckMount {
+    pub(crate) mount: TargetMount,
+    pub(crate) dir: Option<PathBuf>,
 }
 
-fn check_mount(target: &Path) -> CheckMount {
+pub(crate) fn check_mount(target: &Path) -> CheckMount {
     // An existing target is named by its real path, as 2.0.8's `resolve()` does.
     let real = std::fs::canonicalize(target).ok();
     let named = real.as_deref().unwrap_or(target);

@@ -1,6 +1,7 @@
 //! Wiring from parsed arguments to a guest run, and the exit status.
 
 pub mod clone;
+pub mod convert;
 pub mod health;
 pub mod list;
 pub mod pull;
@@ -112,6 +113,26 @@ pub fn run_guest(
     work: Work,
 ) -> ExitStatus {
     match capture_guest(ctx, args, access, work) {
+        Ok(out) => {
+            printer::stderr(&out.stderr);
+            printer::stdout(&out.stdout);
+            ExitStatus::from_code(out.code)
+        }
+        Err(failure) => {
+            report_failure(ctx, command, &failure);
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// Runs `args` in `sandbox` and prints what the guest printed.
+pub fn run_in(
+    ctx: &Context,
+    command: CommandName,
+    sandbox: &Sandbox,
+    args: Vec<String>,
+) -> ExitStatus {
+    match capture_in(ctx, sandbox, args, Work::Audit) {
         Ok(out) => {
             printer::stderr(&out.stderr);
             printer::stdout(&out.stdout);
