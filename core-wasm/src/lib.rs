@@ -112,8 +112,7 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
     }
     if let request::Command::Convert(args) = &req.command
         && args.plan
-        && let Some(plan) =
-            commands::convert::plan(args, &fs, workspaces.as_ref(), target.as_ref())
+        && let Some(plan) = commands::convert::plan(args, &fs, workspaces.as_ref(), target.as_ref())
     {
         return Output {
             stdout: serde_json::to_vec(&plan).expect("plans always serialize"),

@@ -281,12 +281,14 @@ fn one_optional(positionals: Vec<&str>) -> Result<Option<String>, CoreError> {
 
 fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertArgs, CoreError> {
     use crate::workspace::convert::{ConvertRequest, Mode};
-    let (mut repair, mut quantize, mut group, mut skip, mut plan) = (false, None, 64u32, false, false);
+    let (mut repair, mut quantize, mut group, mut skip, mut plan) =
+        (false, None, 64u32, false, false);
     let mut state = None;
     let mut positionals = Vec::new();
     let mut positional_only = false;
     let int = |flag: &str, v: Option<&str>| -> Result<i64, CoreError> {
-        let v = v.ok_or_else(|| CoreError::Usage(format!("argument {flag}: expected one argument")))?;
+        let v =
+            v.ok_or_else(|| CoreError::Usage(format!("argument {flag}: expected one argument")))?;
         v.trim()
             .parse()
             .map_err(|_| CoreError::Usage(format!("argument {flag}: invalid int value: '{v}'")))
@@ -323,7 +325,9 @@ fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertA
     let mode = match (repair, quantize) {
         (true, Some(_)) => Err("--repair-index and --quantize are mutually exclusive".to_owned()),
         (true, None) => Ok(Mode::RepairIndex),
-        (false, None) => Err("Must specify conversion mode (--repair-index or --quantize N)".to_owned()),
+        (false, None) => {
+            Err("Must specify conversion mode (--repair-index or --quantize N)".to_owned())
+        }
         (false, Some(q)) if ![2, 3, 4, 6, 8].contains(&q) => {
             Err(format!("--quantize must be 2, 3, 4, 6, or 8 (got {q})"))
         }

@@ -91,6 +91,12 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
         ],
         // The CLI's alone: it downloads, and writes a folder the user names (clone.rs).
         Command::Clone(_) => &[],
+        // Argument checks only: the work needs the CLI's mounts (convert.rs).
+        Command::Convert(_) => &[
+            &["convert", "./a", "./b", "--json"],
+            &["convert", "./a", "./b", "--quantize", "5", "--json"],
+            &["convert", "./a", "./b", "--repair-index", "--quantize", "4"],
+        ],
         Command::Version => &[&["--version", "--json"], &["--version"]],
     }
 }
@@ -119,6 +125,8 @@ fn all_cases() -> Vec<Vec<&'static str>> {
         vec!["mlxk", "show", "x"],
         vec!["mlxk", "rm", "x"],
         vec!["mlxk", "pull", "x"],
+        vec!["mlxk", "clone", "--plan", "--", "x", "y"],
+        vec!["mlxk", "convert", "a", "b"],
         vec!["mlxk", "--version"],
     ];
     let mut out = Vec::new();

@@ -56,8 +56,11 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
                 prefix: None,
             };
             base.options.extend(mount.to_args());
-            base.mounts
-                .push((dir, core_wasm::workspace::mount::GUEST_ROOT, FsPerms::ReadOnly));
+            base.mounts.push((
+                dir,
+                core_wasm::workspace::mount::GUEST_ROOT,
+                FsPerms::ReadOnly,
+            ));
         }
         Ok(_) if !empty => flags.push("--source-state=not-a-directory".into()),
         _ => flags.push("--source-state=missing".into()),
@@ -115,7 +118,12 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
         let data = core_wasm::workspace::convert::ConvertData {
             source,
             target: target_typed,
-            mode: if args.repair_index { "repair-index" } else { "quantize" }.into(),
+            mode: if args.repair_index {
+                "repair-index"
+            } else {
+                "quantize"
+            }
+            .into(),
             health_check: !args.skip_health,
             ..Default::default()
         };

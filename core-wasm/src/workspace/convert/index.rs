@@ -67,15 +67,21 @@ fn tensor_names(fs: &CacheFs, rel: &Path, size: u64) -> Result<Vec<String>, Stri
     let bytes = fs
         .read_prefix_sized(rel, want, Some(size))
         .map_err(|e| crate::fs::describe(&e))?;
-    let header = bytes.get(8..).ok_or_else(|| fail("invalid header length"))?;
-    let text = std::str::from_utf8(header)
-        .map_err(|e| fail(&format!("invalid UTF-8 in header: {e}")))?;
+    let header = bytes
+        .get(8..)
+        .ok_or_else(|| fail("invalid header length"))?;
+    let text =
+        std::str::from_utf8(header).map_err(|e| fail(&format!("invalid UTF-8 in header: {e}")))?;
     if !text.starts_with('{') {
         return Err(fail("invalid start character in header, must be `{`"));
     }
     let map: Map<String, Value> = serde_json::from_str(text.trim_end())
         .map_err(|e| fail(&format!("invalid JSON in header: {e}")))?;
-    let mut names: Vec<String> = map.into_iter().map(|(k, _)| k).filter(|k| k != "__metadata__").collect();
+    let mut names: Vec<String> = map
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k != "__metadata__")
+        .collect();
     names.sort();
     Ok(names)
 }
@@ -126,11 +132,7 @@ pub fn rebuild(fs: &CacheFs) -> Result<Rebuilt, IndexError> {
     if bytes.last() != Some(&b'\n') {
         bytes.push(b'\n');
     }
-    fs.replace_file_via(
-        Path::new(INDEX),
-        Path::new(&format!("{INDEX}.tmp")),
-        &bytes,
-    )
-    .map_err(|e| IndexError::Write(crate::fs::describe(&e)))?;
+    fs.replace_file_via(Path::new(INDEX), Path::new(&format!("{INDEX}.tmp")), &bytes)
+        .map_err(|e| IndexError::Write(crate::fs::describe(&e)))?;
     Ok(Rebuilt::Written)
 }

@@ -119,18 +119,20 @@ fn check(
     cache_root: Option<&str>,
 ) -> Result<String, CoreError> {
     if req.source.trim().is_empty() {
-        return Err(CoreError::ConvertValidation("Invalid source path: empty".into()));
+        return Err(CoreError::ConvertValidation(
+            "Invalid source path: empty".into(),
+        ));
     }
     if req.target.trim().is_empty() {
-        return Err(CoreError::ConvertValidation("Invalid target path: empty".into()));
+        return Err(CoreError::ConvertValidation(
+            "Invalid target path: empty".into(),
+        ));
     }
     let Some(source) = source else {
-        return Err(CoreError::ConvertValue(
-            match req.source_state.as_deref() {
-                Some("not-a-directory") => format!("Source must be a directory: {}", req.source),
-                _ => format!("Source path does not exist: {}", req.source),
-            },
-        ));
+        return Err(CoreError::ConvertValue(match req.source_state.as_deref() {
+            Some("not-a-directory") => format!("Source must be a directory: {}", req.source),
+            _ => format!("Source path does not exist: {}", req.source),
+        }));
     };
     let Some(target) = target else {
         return Err(CoreError::Usage("convert needs its target mounted".into()));
@@ -263,7 +265,10 @@ pub fn run(
     s.set("operation", "convert".into());
     s.set("mode", req.mode.as_str().into());
     if let Err(e) = s.write(dst, Path::new("")) {
-        let msg = format!("Failed to write workspace sentinel: {}", crate::fs::describe(&e));
+        let msg = format!(
+            "Failed to write workspace sentinel: {}",
+            crate::fs::describe(&e)
+        );
         return (data, Some(CoreError::ConvertValue(msg)));
     }
 
@@ -283,7 +288,14 @@ pub fn run(
     if !req.skip_health {
         let model = super::model::evaluate(dst, Path::new(""), &target_path);
         let health = model.eval.health;
-        data.health_status = Some(if health.healthy { "healthy" } else { "unhealthy" }.into());
+        data.health_status = Some(
+            if health.healthy {
+                "healthy"
+            } else {
+                "unhealthy"
+            }
+            .into(),
+        );
         data.health_reason = Some(health.reason.clone());
         if !health.healthy {
             return (data, Some(CoreError::HealthCheckFailed(health.reason)));
