@@ -96,8 +96,8 @@ pub struct ConvertData {
 pub enum ConvertPlan {
     /// Refused; the envelope's payload and error.
     Reply {
-        /// The payload.
-        data: ConvertData,
+        /// The payload (boxed: it dwarfs the other variant).
+        data: Box<ConvertData>,
         /// The error.
         error: crate::protocol::ErrorBody,
     },
@@ -217,7 +217,7 @@ pub fn plan(
     match check(req, source, target, cache_root) {
         Ok(target_dir) => ConvertPlan::Write { target_dir },
         Err(e) => ConvertPlan::Reply {
-            data: data_for(req),
+            data: Box::new(data_for(req)),
             error: e.to_body(),
         },
     }
