@@ -22,7 +22,7 @@ fn shard(names: &[&str], n: usize) -> Vec<u8> {
     }
     header.insert("__metadata__".into(), json!({"format": "mlx"}));
     let mut h = serde_json::to_vec(&Value::Object(header)).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
