@@ -120,8 +120,24 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             code: 0,
         };
     }
+    let home = req.home.clone().map(|root| {
+        // The sandbox sees the home at `/workspace-home`; the native library, where it is.
+        let at = if cfg!(target_os = "wasi") {
+            std::path::PathBuf::from(workspace::home::GUEST_ROOT)
+        } else {
+            std::path::PathBuf::from(&root)
+        };
+        workspace::home::Home::new(root, at)
+    });
     let _ = diagnostics::take();
-    let outcome = commands::dispatch(&req, &fs, workspaces.as_ref(), target.as_ref(), now);
+    let outcome = commands::dispatch(
+        &req,
+        &fs,
+        workspaces.as_ref(),
+        target.as_ref(),
+        home.as_ref(),
+        now,
+    );
     let code = outcome.exit_code();
     let env = &outcome.envelope;
     let mut stderr = diagnostics::take();

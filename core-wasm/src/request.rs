@@ -20,6 +20,8 @@ pub struct Request {
     pub workspace: Option<crate::workspace::mount::Mount>,
     /// The folder `clone`/`convert` write, as the host mounted it, if any.
     pub target: Option<crate::workspace::target::TargetMount>,
+    /// `MLXK_WORKSPACE_HOME`, as the host mounted it, if any.
+    pub home: Option<String>,
     /// What to run.
     pub command: Command,
 }
@@ -161,6 +163,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let cache = crate::location::extract(&mut args)?;
     let workspace = crate::workspace::mount::extract(&mut args)?;
     let target = crate::workspace::target::extract(&mut args)?;
+    let home = crate::workspace::home::extract(&mut args);
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -235,6 +238,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         cache,
         workspace,
         target,
+        home,
         command,
     })
 }

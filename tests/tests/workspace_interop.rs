@@ -327,3 +327,59 @@ fn our_clone_and_the_originals_clone_are_the_same_workspace() {
         );
     }
 }
+
+#[test]
+fn the_workspace_home_reads_as_in_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(dir.path()).unwrap();
+    let hub = FakeHub::start(&store(&dir), &[]);
+    let home = dir.join("home");
+    fs::create_dir_all(&home).unwrap();
+    let (code, out) = reference(
+        &["clone", "org/tiny", "./home/tiny-ws", "--json"],
+        &dir,
+        &[("HF_ENDPOINT", hub.url.as_str())],
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(home.join("tiny-ws"))
+        .arg(home.join("zeta"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fs::create_dir_all(home.join("not-a-workspace")).unwrap();
+    let cache = dir.join("hf-home/hub");
+    fs::create_dir_all(&cache).unwrap();
+    let home_str = home.to_str().unwrap();
+    for args in [
+        &["list", "--json"][..],
+        &["list", "ti", "--json"],
+        &["list", "ZET", "--json"],
+        &["list"],
+        &["health", "--json"],
+        &["health"],
+        &["health", "zeta", "--json"],
+        &["show", "tiny", "--json"],
+        &["show", "tiny-ws", "--json"],
+        &["rm", "zeta", "--json"],
+    ] {
+        let theirs = reference(args, &dir, &[("MLXK_WORKSPACE_HOME", home_str)]);
+        let mine = Command::new(target_dir().join("release/mlxk"))
+            .args(args)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .current_dir(&dir)
+            .env("MLXK_WORKSPACE_HOME", &home)
+            .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&mine.stdout),
+            String::from_utf8_lossy(&theirs.1),
+            "{args:?}"
+        );
+        assert_eq!(mine.status.code(), Some(theirs.0), "{args:?}");
+    }
+    assert!(home.join("zeta").is_dir(), "a workspace is never removed");
+}

@@ -16,11 +16,17 @@ use crate::request::HealthArgs;
 use crate::resolve::{self, Resolution};
 use crate::scan::{self, CachedRepo};
 use crate::snapshot::Selection;
+use crate::workspace::home::Home;
 use crate::workspace::model as ws_model;
 use crate::workspace::mount::Workspaces;
 
 /// Checks every model repo, or the one `args.model` names.
-pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome {
+pub fn run(
+    args: &HealthArgs,
+    fs: &CacheFs,
+    ws: Option<&Workspaces>,
+    home: Option<&Home>,
+) -> Outcome {
     if let Some(spec) = args
         .model
         .as_deref()
@@ -28,6 +34,48 @@ pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome 
     {
         return workspace(spec, ws);
     }
+    // The workspace home comes before the cache (workspaces-reference §1.2 step 3).
+    if let Some(spec) = args.model.as_deref()
+        && let Some(h) = home
+        && let Some(child) = h.find(spec)
+    {
+        // Named by the folder's name, as in the full listing.
+        let entry = HealthEntry {
+            name: child.clone(),
+            ..workspace_entry(&h.child(&child))
+        };
+        let mut data = HealthData::default();
+        if entry.status == "healthy" {
+            data.healthy.push(entry);
+        } else {
+            data.unhealthy.push(entry);
+        }
+        data.summary = summary(&data);
+        return Outcome {
+            human: render::health::text(&data),
+            envelope: Envelope::success(CommandName::Health, data),
+            exit_code: None,
+        };
+    }
+    // Every workspace of the home first, by folder name; a cached model whose short
+    // name is one of theirs is left out (§1.10).
+    let home_entries: Vec<(String, HealthEntry)> = match (home, &args.model) {
+        (Some(h), None) => h
+            .workspaces()
+            .into_iter()
+            .map(|child| {
+                let entry = workspace_entry(&h.child(&child));
+                (
+                    child.clone(),
+                    HealthEntry {
+                        name: child,
+                        ..entry
+                    },
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,
         Err(e) => return failure(e),
@@ -38,6 +86,10 @@ pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome 
             .repos
             .iter()
             .filter(|r| r.repo_type == RepoType::Model && !naming::is_sentinel(&r.repo_id))
+            .filter(|r| {
+                let short = r.repo_id.rsplit('/').next().unwrap_or_default();
+                !home_entries.iter().any(|(dir, _)| dir == short)
+            })
             .map(|r| (r.clone(), None))
             .collect(),
         Some(spec) => match resolve::resolve(fs, &info, spec) {
@@ -78,6 +130,13 @@ pub fn run(args: &HealthArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome 
         rows.push((entry, audit));
     }
     let mut data = HealthData::default();
+    for (_, entry) in home_entries {
+        if entry.status == "healthy" {
+            data.healthy.push(entry);
+        } else {
+            data.unhealthy.push(entry);
+        }
+    }
     if args.deep {
         let (bytes, files) = rows
             .iter()
@@ -136,19 +195,8 @@ fn failure(e: CoreError) -> Outcome {
 fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
     let mut data = HealthData::default();
     if let Some(ws) = ws.filter(|w| w.mount_is_workspace()) {
-        let model = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""));
-        let entry = HealthEntry {
-            name: model.eval.object.name.clone(),
-            status: if model.eval.health.healthy {
-                "healthy"
-            } else {
-                "unhealthy"
-            },
-            reason: model.eval.health.reason.clone(),
-            managed: Some(model.managed()),
-            deep: None,
-        };
-        if model.eval.health.healthy {
+        let entry = workspace_entry(ws);
+        if entry.status == "healthy" {
             data.healthy.push(entry);
         } else {
             data.unhealthy.push(entry);
@@ -159,6 +207,22 @@ fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
         human: render::health::text(&data),
         envelope: Envelope::success(CommandName::Health, data),
         exit_code: None,
+    }
+}
+
+/// The health entry of a mounted workspace (named by its absolute path, with `managed`).
+fn workspace_entry(ws: &Workspaces) -> HealthEntry {
+    let model = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""));
+    HealthEntry {
+        name: model.eval.object.name.clone(),
+        status: if model.eval.health.healthy {
+            "healthy"
+        } else {
+            "unhealthy"
+        },
+        reason: model.eval.health.reason.clone(),
+        managed: Some(model.managed()),
+        deep: None,
     }
 }
 

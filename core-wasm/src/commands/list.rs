@@ -10,11 +10,18 @@ use crate::render;
 use crate::request::ListArgs;
 use crate::resolve;
 use crate::scan;
+use crate::workspace::home::Home;
 use crate::workspace::model as ws_model;
 use crate::workspace::mount::Workspaces;
 
 /// Lists the models whose full name contains `pattern` (case-insensitive).
-pub fn run(args: &ListArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+pub fn run(
+    args: &ListArgs,
+    fs: &CacheFs,
+    ws: Option<&Workspaces>,
+    home: Option<&Home>,
+    now: SystemTime,
+) -> Outcome {
     let pattern = args.pattern.trim();
     if resolve::is_explicit_path(pattern) {
         return workspaces(args, pattern, ws, now);
@@ -39,10 +46,25 @@ pub fn run(args: &ListArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTi
         .filter(|r| needle.is_empty() || r.repo_id.to_lowercase().contains(&needle))
         .cloned()
         .collect();
-    let models: Vec<_> = repos
+    let mut models: Vec<_> = repos
         .iter()
         .map(|r| model::evaluate(fs, r, None).object)
         .collect();
+    // The workspace home's folders whose name contains the pattern (§1.10), named by
+    // their absolute path (so they sort first), shown by folder name.
+    if let Some(h) = home {
+        for child in h.workspaces() {
+            if !needle.is_empty() && !child.to_lowercase().contains(&needle) {
+                continue;
+            }
+            let ws = h.child(&child);
+            let mut m = ws_model::evaluate(&ws.fs, std::path::Path::new(""), &ws.mount.name_of(""))
+                .eval
+                .object;
+            m.display_name = Some(child);
+            models.push(m);
+        }
+    }
     answer(models, args, now)
 }
 

@@ -15,6 +15,7 @@ use crate::fs::CacheFs;
 use crate::protocol::Envelope;
 use crate::request::{Command, Request};
 use crate::workspace::clone::Target;
+use crate::workspace::home::Home;
 use crate::workspace::mount::Workspaces;
 
 /// What a command produced: its envelope, and how to show it to a person.
@@ -42,15 +43,16 @@ pub fn dispatch(
     fs: &CacheFs,
     ws: Option<&Workspaces>,
     target: Option<&Target>,
+    home: Option<&Home>,
     now: SystemTime,
 ) -> Outcome {
     match &req.command {
         Command::Clone(args) => clone::run(args, fs, target, now),
         Command::Convert(args) => convert::run(args, fs, ws, target, now),
-        Command::List(args) => list::run(args, fs, ws, now),
-        Command::Health(args) => health::run(args, fs, ws),
-        Command::Show(args) => show::run(args, fs, ws, now),
-        Command::Rm(args) => rm::run(args, fs, ws),
+        Command::List(args) => list::run(args, fs, ws, home, now),
+        Command::Health(args) => health::run(args, fs, ws, home),
+        Command::Show(args) => show::run(args, fs, ws, home, now),
+        Command::Rm(args) => rm::run(args, fs, ws, home),
         Command::Pull(args) => pull::run(args, fs),
         Command::Version => version::run(&req.program),
     }

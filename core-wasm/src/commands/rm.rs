@@ -9,6 +9,7 @@ use crate::removal::{self, Scope};
 use crate::request::RmArgs;
 use crate::resolve::{self, MatchKind, Resolution};
 use crate::scan;
+use crate::workspace::home::Home;
 use crate::workspace::mount::Workspaces;
 
 /// The reference's starting `data`.
@@ -31,12 +32,24 @@ fn failure(e: &CoreError, data: RmData) -> Outcome {
 }
 
 /// Runs `rm`.
-pub fn run(args: &RmArgs, fs: &CacheFs, ws: Option<&Workspaces>) -> Outcome {
+pub fn run(args: &RmArgs, fs: &CacheFs, ws: Option<&Workspaces>, home: Option<&Home>) -> Outcome {
     // A workspace belongs to its owner: this tool never deletes one (reference §1.8).
     if resolve::is_explicit_path(args.model.trim())
         && let Some(ws) = ws.filter(|w| w.mount_is_workspace())
     {
         return failure(&CoreError::WorkspaceModel(ws.mount.name_of("")), base());
+    }
+    // Nor one a bare name reaches in the workspace home (it shadows the cache there).
+    if !resolve::is_explicit_path(args.model.trim())
+        && let Some(h) = home
+        && let Some(child) = h.find(&args.model)
+    {
+        let name = h.child(&child).mount.name_of("");
+        let data = RmData {
+            model: Some(name.clone()),
+            ..base()
+        };
+        return failure(&CoreError::WorkspaceModel(name), data);
     }
     let info = match scan::scan_cache(fs) {
         Ok(info) if info.exists => info,

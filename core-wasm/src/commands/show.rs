@@ -14,16 +14,29 @@ use crate::render;
 use crate::request::ShowArgs;
 use crate::resolve;
 use crate::scan;
+use crate::workspace::home::Home;
 use crate::workspace::model as ws_model;
 use crate::workspace::mount::Workspaces;
 
 /// Shows the model `args.model` names.
-pub fn run(args: &ShowArgs, fs: &CacheFs, ws: Option<&Workspaces>, now: SystemTime) -> Outcome {
+pub fn run(
+    args: &ShowArgs,
+    fs: &CacheFs,
+    ws: Option<&Workspaces>,
+    home: Option<&Home>,
+    now: SystemTime,
+) -> Outcome {
     if resolve::is_explicit_path(args.model.trim()) {
         return match ws.filter(|w| w.mount_is_workspace()) {
             Some(ws) => workspace(args, ws, now),
             None => failure(CoreError::ModelNotFound(args.model.clone())),
         };
+    }
+    // The workspace home comes before the cache (workspaces-reference §1.2 step 3).
+    if let Some(h) = home
+        && let Some(child) = h.find(&args.model)
+    {
+        return workspace(args, &h.child(&child), now);
     }
     let info = match scan::scan_cache(fs) {
         Ok(info) => info,

@@ -7,6 +7,7 @@ pub mod content_hash;
 pub mod convert;
 pub mod copy;
 pub mod exclude;
+pub mod home;
 pub mod model;
 pub mod mount;
 pub mod recalc;

@@ -167,7 +167,33 @@ pub fn capture_guest(
             .mounts
             .push((dir, core_wasm::workspace::mount::GUEST_ROOT, perms));
     }
+    if let Some(home) = home_mount(&args) {
+        sandbox.options.push(format!(
+            "{}{}",
+            core_wasm::workspace::home::FLAG,
+            home.display()
+        ));
+        let perms = if writes {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        sandbox
+            .mounts
+            .push((home, core_wasm::workspace::home::GUEST_ROOT, perms));
+    }
     capture_in(ctx, &sandbox, args, work)
+}
+
+/// `MLXK_WORKSPACE_HOME`, for the commands that resolve names there, when it is a folder.
+fn home_mount(args: &[String]) -> Option<PathBuf> {
+    let command = args.first()?;
+    if !["list", "health", "show", "rm"].contains(&command.as_str()) {
+        return None;
+    }
+    env::workspace_home(|k| std::env::var(k).ok())
+        .filter(|h| h.is_dir)
+        .map(|h| h.path)
 }
 
 /// What one guest run may see: a cache (the user's, or a temporary one `clone` fills),
