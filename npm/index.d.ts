@@ -275,6 +275,11 @@ export interface CommonOptions {
    */
   cacheDir?: string;
   /**
+   * The workspace home (`MLXK_WORKSPACE_HOME`, which is the default): bare names resolve to its
+   * workspaces before the cache, `list` and `health` include them. Ignored unless it is a folder.
+   */
+  workspaceHome?: string;
+  /**
    * Throw instead of returning an error envelope. The `Error` has `.message` = `error.message`,
    * `.code` = `error.type` and `.data` = the whole envelope. Default `false`.
    */
@@ -336,6 +341,8 @@ export interface InvalidOptionError extends TypeError {
 export interface RunOptions {
   /** Hugging Face hub cache directory; see {@link CommonOptions.cacheDir}. */
   cacheDir?: string;
+  /** See {@link CommonOptions.workspaceHome}. */
+  workspaceHome?: string;
   /** See {@link HealthOptions.onProgress}. */
   onProgress?: (progress: AuditProgress) => void;
 }

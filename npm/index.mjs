@@ -87,7 +87,7 @@ function loadModule() {
 const INVALID_OPTION = 'ERR_MLXK_INVALID_OPTION';
 
 /** Options every command function takes, with the type each must have. */
-const COMMON_OPTIONS = { cacheDir: 'string', throwOnError: 'boolean' };
+const COMMON_OPTIONS = { cacheDir: 'string', workspaceHome: 'string', throwOnError: 'boolean' };
 
 /** Each function's options (besides the common ones). `model` is required where marked. */
 const OPTIONS = {
@@ -98,7 +98,7 @@ const OPTIONS = {
   version: {},
 };
 const REQUIRED = { show: ['model'], rm: ['model'] };
-const RUN_OPTIONS = { cacheDir: 'string', onProgress: 'function' };
+const RUN_OPTIONS = { cacheDir: 'string', workspaceHome: 'string', onProgress: 'function' };
 
 function invalidOption(fn, message, option) {
   const error = new TypeError(`mlx-knife: ${fn}(): ${message}`);
@@ -190,6 +190,13 @@ async function execute(argv, options) {
     location.push(`--workspace-root=${mount.root}`);
     if (mount.prefix !== undefined) location.push(`--workspace-prefix=${mount.prefix}`);
     preopens['/workspace'] = mount.root;
+  }
+  // MLXK_WORKSPACE_HOME, for the commands that resolve names there (core-wasm's
+  // workspace/home.rs).
+  const home = workspaceHomeFrom(options);
+  if (home && ['list', 'health', 'show', 'rm'].includes(argv[0])) {
+    location.push(`--workspace-home=${home}`);
+    preopens['/workspace-home'] = home;
   }
   const wasi = new WASI({
     version: 'preview1',
@@ -628,6 +635,24 @@ function workspaceMount(argv) {
   const prefix = path.basename(positional);
   const parent = folder(path.dirname(positional) || '.');
   return parent && prefix !== '.' && prefix !== '..' ? { root: parent, prefix } : null;
+}
+
+/**
+ * The workspace home: `workspaceHome`, else `MLXK_WORKSPACE_HOME`; `~` expanded, links resolved;
+ * `null` unless it is a folder (the CLI ignores anything else too).
+ */
+function workspaceHomeFrom(options) {
+  const env = process.env;
+  const value = options.workspaceHome ?? env.MLXK_WORKSPACE_HOME;
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  const home = typeof env.HOME === 'string' && env.HOME !== '' ? env.HOME : os.homedir();
+  const expanded = value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
+  try {
+    const real = realpathSync(path.resolve(expanded));
+    return statSync(real).isDirectory() ? real : null;
+  } catch {
+    return null;
+  }
 }
 
 /** `null` for a usable folder (links followed, as the CLI does), else why not. */

@@ -76,6 +76,7 @@ fn command(name: &str) -> Command {
         "HUGGING_FACE_HUB_TOKEN",
         "HF_HUB_OFFLINE",
         "TRANSFORMERS_OFFLINE",
+        "MLXK_WORKSPACE_HOME",
     ] {
         cmd.env_remove(var);
     }
@@ -198,6 +199,7 @@ pub fn node_batch_with(cases: &[(Vec<String>, PathBuf)], env: &[(&str, &str)]) -
     let script = repo_root().join("tests/node/run-cases.mjs");
     let mut child = Command::new("node")
         .arg(script)
+        .env_remove("MLXK_WORKSPACE_HOME")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

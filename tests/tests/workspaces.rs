@@ -549,3 +549,71 @@ fn recalc_hash_pins_a_managed_workspace_and_refuses_the_rest() {
     )]);
     assert_eq!(nodes[0].json()["data"]["hash_updated"], true);
 }
+
+#[test]
+fn the_workspace_home_answers_alike_in_both_runtimes() {
+    let f = Folder::new();
+    pin(&f.model("tiny-ws"), "org/tiny");
+    f.model("zeta");
+    fs::create_dir_all(f.ws().join("not-a-workspace")).unwrap();
+    // A cached model the home shadows in `health` (same short name), and one it does not.
+    let cache = tests::CacheFixture::new();
+    for repo in ["org/zeta", "org/other"] {
+        cache
+            .model(repo)
+            .git_ref("main", zoo::A)
+            .snapshot(zoo::A)
+            .file("config.json", zoo::cfg("llama"))
+            .file("model.safetensors", safetensors(16))
+            .file("tokenizer.json", "{}")
+            .file("tokenizer_config.json", "{}");
+    }
+    cache.freeze_mtimes();
+    let hub = cache.path().to_path_buf();
+    let home = f.ws();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["list", "--json"],
+        vec!["list", "--all"],
+        vec!["list", "ti", "--json"],
+        vec!["health", "--json"],
+        vec!["health"],
+        vec!["health", "zet", "--json"],
+        vec!["show", "tiny", "--json"],
+        vec!["show", "org/other", "--json"],
+        vec!["rm", "zeta", "--json"],
+    ];
+    let node = tests::runners::node_batch_with(
+        &cases
+            .iter()
+            .map(|a| (a.iter().map(|s| (*s).to_owned()).collect(), hub.clone()))
+            .collect::<Vec<_>>(),
+        &[("MLXK_WORKSPACE_HOME", home.to_str().unwrap())],
+    );
+    for (argv, theirs) in cases.iter().zip(&node) {
+        let ours = tests::runners::cli_with(
+            "mlxk",
+            argv,
+            Some(&hub),
+            &[("MLXK_WORKSPACE_HOME", home.as_path())],
+        );
+        assert_eq!(ours, *theirs, "{argv:?}");
+        if argv.last() == Some(&"--json") {
+            assert_valid(&ours.json());
+        }
+    }
+    let v = serde_json::from_slice::<Value>(&node[3].stdout).unwrap();
+    let names: Vec<&str> = v["data"]["healthy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["tiny-ws", "zeta", "org/other"],
+        "home first; org/zeta shadowed"
+    );
+    let rm = serde_json::from_slice::<Value>(&node[8].stdout).unwrap();
+    assert_eq!(rm["error"]["type"], "workspace_model");
+    assert!(home.join("zeta").is_dir());
+}
