@@ -617,3 +617,130 @@ fn the_workspace_home_answers_alike_in_both_runtimes() {
     assert_eq!(rm["error"]["type"], "workspace_model");
     assert!(home.join("zeta").is_dir());
 }
+
+/// workspaces-reference §1.11 W12, W13, W16–W20, on both runtimes.
+#[test]
+fn the_remaining_edge_cases_of_2_0_8() {
+    let f = Folder::new();
+    let ws = f.ws();
+    // W12: a v1 sentinel (no algorithm), migrated by --recalc-hash.
+    let w12 = f.model("w12");
+    pin(&w12, "org/tiny");
+    let mut s: Value =
+        serde_json::from_slice(&fs::read(w12.join(".mlxk_workspace.json")).unwrap()).unwrap();
+    for k in ["hash_algorithm", "file_index", "exclude_patterns"] {
+        s.as_object_mut().unwrap().remove(k);
+    }
+    s["content_hash"] = json!("abc123def4567890");
+    fs::write(w12.join(".mlxk_workspace.json"), s.to_string()).unwrap();
+    // W13: a plain copy of a cache snapshot (no sentinel, PyTorch weights).
+    let w13 = ws.join("w13");
+    fs::create_dir_all(&w13).unwrap();
+    fs::write(w13.join("config.json"), r#"{"model_type":"llama"}"#).unwrap();
+    fs::write(w13.join("pytorch_model.bin"), vec![1u8; 64]).unwrap();
+    // W16: a header length of 10^9: health does not read headers; the hash cannot be made.
+    let w16 = f.model("w16");
+    pin(&w16, "org/tiny");
+    let mut st = fs::read(w16.join("model.safetensors")).unwrap();
+    st[..8].copy_from_slice(&1_000_000_000u64.to_le_bytes());
+    fs::write(w16.join("model.safetensors"), st).unwrap();
+    // W17: a file name that is not UTF-8.
+    let w17 = f.model("w17");
+    fs::write(
+        w17.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff.bin")),
+        "x",
+    )
+    .unwrap();
+    // W18: a leftover sentinel temp file.
+    let w18 = f.model("w18");
+    fs::write(w18.join(".mlxk_workspace.json.tmp"), "{}").unwrap();
+    // W19: a workspace named through a link is named by its target.
+    std::os::unix::fs::symlink(&w13, ws.join("link19")).unwrap();
+    // W20: a sentinel but no config.json is not a workspace.
+    let w20 = ws.join("w20");
+    fs::create_dir_all(&w20).unwrap();
+    fs::write(w20.join(".mlxk_workspace.json"), r#"{"managed": true}"#).unwrap();
+
+    let p = |n: &str| ws.join(n).to_str().unwrap().to_owned();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["list".into(), p(""), "--json".into()],
+        vec!["show".into(), p("w13"), "--json".into()],
+        vec!["show".into(), p("w17"), "--json".into()],
+        vec!["health".into(), p("w18"), "--json".into()],
+        vec!["show".into(), p("link19"), "--json".into()],
+        vec!["list".into(), p("w20"), "--json".into()],
+        vec!["health".into(), p("w20"), "--json".into()],
+        vec!["show".into(), p("w16"), "--json".into()],
+    ];
+    let node = node_batch(
+        &cases
+            .iter()
+            .map(|a| (a.clone(), f.hub()))
+            .collect::<Vec<_>>(),
+    );
+    let mut out = Vec::new();
+    for (argv, theirs) in cases.iter().zip(&node) {
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let ours = f.run(&args);
+        assert_eq!(ours, *theirs, "{argv:?}");
+        let v = ours.json();
+        assert_valid(&v);
+        out.push(v);
+    }
+    let by = |n: &str| {
+        out[0]["data"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == p(n).as_str())
+            .unwrap_or_else(|| panic!("{n}: {:#}", out[0]))
+            .clone()
+    };
+    assert_eq!(by("w12")["clean"], Value::Null, "a v1 hash is unknown");
+    assert_eq!(by("w12")["content_hash"], "abc123def4567890");
+    assert_eq!(by("w13")["clean"], Value::Null);
+    assert_eq!(by("w13")["framework"], "PyTorch");
+    assert_eq!(
+        (by("w16")["health"].clone(), by("w16")["clean"].clone()),
+        (json!("healthy"), json!(false))
+    );
+    assert_eq!(by("w17")["health"], "unhealthy");
+    assert_eq!(
+        by("w17")["reason"],
+        "Unreadable folder: . (a file name is not valid UTF-8)",
+        "a clear reason, not a crash"
+    );
+    assert_eq!(by("w18")["health"], "unhealthy");
+    assert_eq!(out[1]["data"]["workspace_metadata"], json!({}));
+    assert_eq!(
+        out[3]["data"]["unhealthy"][0]["reason"],
+        "Partial download marker detected"
+    );
+    assert_eq!(out[4]["data"]["model"]["name"], p("w13").as_str(), "W19");
+    assert_eq!(out[5]["data"]["count"], 0, "W20");
+    assert_eq!(out[6]["data"]["summary"]["total"], 0, "W20");
+    assert!(
+        !out[0]["data"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == p("w20").as_str()),
+        "W20 is not listed"
+    );
+
+    // W12 migrates; W16 cannot be pinned and says why, leaving the sentinel as it was.
+    let (code, v) = f.json(&["show", &p("w12"), "--recalc-hash"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["hash_updated"], true);
+    assert_eq!(v["data"]["model"]["clean"], true);
+    let before = fs::read(w16.join(".mlxk_workspace.json")).unwrap();
+    let run = f.run(&["show", &p("w16"), "--recalc-hash", "--json"]);
+    assert_eq!(run.code, 0);
+    assert!(run.json()["data"].get("hash_updated").is_none());
+    assert!(
+        run.stderr_text().contains("Cannot compute v2 hash for"),
+        "{}",
+        run.stderr_text()
+    );
+    assert_eq!(fs::read(w16.join(".mlxk_workspace.json")).unwrap(), before);
+}

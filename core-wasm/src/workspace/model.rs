@@ -52,7 +52,9 @@ pub fn evaluate(fs: &CacheFs, dir: &Path, name: &str) -> WorkspaceModel {
     let files = ModelFiles::load(fs, &manifest);
     // The name rules (`mlx-community/`, `instruct`, ...) see the absolute path.
     let class = classify::classify(name, &manifest, &files);
-    let health = if manifest.get("config.json").is_none() {
+    // A folder that cannot be listed (a file name that is not UTF-8, permissions) is
+    // reported as such, not as a missing config.json.
+    let health = if manifest.get("config.json").is_none() && manifest.unreadable_dirs.is_empty() {
         Health::bad("No config.json found in workspace")
     } else {
         health::check_snapshot(fs, &manifest, &files, class.is_vision(), &[])
