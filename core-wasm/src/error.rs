@@ -160,6 +160,9 @@ pub enum CoreError {
     /// `convert`: the options contradict each other.
     #[error("{0}")]
     InvalidArgument(String),
+    /// `run`: the model cannot be run (not found, not compatible), or the engine failed.
+    #[error("{0}")]
+    Execution(String),
     /// A mode this build does not provide.
     #[error("{0}")]
     NotImplemented(String),
@@ -230,6 +233,7 @@ impl CoreError {
             Self::HealthCheckFailed(_) => "HealthCheckFailed",
             Self::InvalidArgument(_) => "InvalidArgumentError",
             Self::NotImplemented(_) => "not_implemented",
+            Self::Execution(_) => "execution_error",
         }
     }
 

@@ -100,10 +100,29 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         };
         workspace::mount::Workspaces::new(m, &root)
     });
+    let home = req.home.clone().map(|root| {
+        // The sandbox sees the home at `/workspace-home`; the native library, where it is.
+        let at = if cfg!(target_os = "wasi") {
+            std::path::PathBuf::from(workspace::home::GUEST_ROOT)
+        } else {
+            std::path::PathBuf::from(&root)
+        };
+        workspace::home::Home::new(root, at)
+    });
     if let request::Command::Clone(args) = &req.command
         && args.phase == request::ClonePhase::Plan
     {
         let plan = commands::clone::plan(args, &fs, target.as_ref());
+        return Output {
+            stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
+            stderr: Vec::new(),
+            code: 0,
+        };
+    }
+    if let request::Command::Run(args) = &req.command
+        && args.plan
+    {
+        let plan = commands::run::plan(&args.model, &fs, workspaces.as_ref(), home.as_ref());
         return Output {
             stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
             stderr: Vec::new(),
@@ -120,15 +139,6 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             code: 0,
         };
     }
-    let home = req.home.clone().map(|root| {
-        // The sandbox sees the home at `/workspace-home`; the native library, where it is.
-        let at = if cfg!(target_os = "wasi") {
-            std::path::PathBuf::from(workspace::home::GUEST_ROOT)
-        } else {
-            std::path::PathBuf::from(&root)
-        };
-        workspace::home::Home::new(root, at)
-    });
     let _ = diagnostics::take();
     let outcome = commands::dispatch(
         &req,

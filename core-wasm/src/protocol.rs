@@ -42,6 +42,8 @@ pub enum CommandName {
     Clone,
     /// `convert`
     Convert,
+    /// `run`
+    Run,
     /// `--version`
     Version,
 }
@@ -57,6 +59,7 @@ impl CommandName {
             Self::Rm => "rm",
             Self::Clone => "clone",
             Self::Convert => "convert",
+            Self::Run => "run",
             Self::Version => "version",
         }
     }
@@ -534,4 +537,17 @@ pub enum ClonePlan {
         /// A line for stderr, if any.
         notice: Option<String>,
     },
+}
+
+/// `data` of `run --json` (workspaces-reference §5.2), in 2.0.8's key order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunData {
+    /// The model as typed.
+    pub model: String,
+    /// The prompt.
+    pub prompt: String,
+    /// The whole answer.
+    pub response: String,
+    /// `stop` or `length`.
+    pub finish_reason: Option<String>,
 }

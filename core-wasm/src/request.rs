@@ -43,8 +43,19 @@ pub enum Command {
     Clone(CloneArgs),
     /// `convert SOURCE TARGET --repair-index|--quantize N [--skip-health]`.
     Convert(ConvertArgs),
+    /// `run --plan -- model`: which folder the host runs the engine on.
+    Run(RunArgs),
     /// `--version`
     Version,
+}
+
+/// Arguments of `run` (host-driven: the engine is the host's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    /// The model, `name[@rev]` or a workspace path.
+    pub model: String,
+    /// `--plan`: answer with a [`crate::commands::run::RunPlan`].
+    pub plan: bool,
 }
 
 /// Arguments of `convert`.
@@ -218,6 +229,19 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         }
         "clone" => Command::Clone(parse_clone(rest)?),
         "convert" => Command::Convert(parse_convert(rest)?),
+        "run" => {
+            let (flags, positionals) = split_args(rest, &["--plan"])?;
+            let model = positionals
+                .first()
+                .map(|s| (*s).to_owned())
+                .ok_or_else(|| {
+                    CoreError::Usage("the following arguments are required: model".into())
+                })?;
+            Command::Run(RunArgs {
+                model,
+                plan: flags.contains(&"--plan"),
+            })
+        }
         other if other.starts_with('-') => {
             return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));
         }

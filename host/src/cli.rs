@@ -48,6 +48,38 @@ pub enum Command {
     Clone(CloneArgs),
     /// Make a repaired copy of a workspace (`--repair-index`).
     Convert(ConvertArgs),
+    /// Run a model on a prompt, or chat with it (mlx-lm).
+    Run(RunArgs),
+}
+
+/// `run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The model: a cached `name[@rev]` (resolved as `show` resolves it) or a workspace path.
+    pub model: String,
+    /// The prompt (words are joined by spaces; `-` reads it from stdin). None: a chat.
+    pub prompt: Vec<String>,
+    /// The prompt, as one argument.
+    #[arg(long = "prompt", value_name = "P")]
+    pub prompt_flag: Option<String>,
+    /// Most tokens to generate (also capped by the model's context window).
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
+    /// Sampling temperature (0 is greedy).
+    #[arg(long, default_value_t = 0.7, value_name = "T")]
+    pub temperature: f64,
+    /// Nucleus sampling.
+    #[arg(long, default_value_t = 0.9, value_name = "P")]
+    pub top_p: f64,
+    /// Repetition penalty (1.0 is off).
+    #[arg(long, default_value_t = 1.1, value_name = "R")]
+    pub repetition_penalty: f64,
+    /// Print the answer at the end instead of as it comes.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Send the prompt as it is, without the model's chat template.
+    #[arg(long)]
+    pub no_chat_template: bool,
 }
 
 /// `convert` options.

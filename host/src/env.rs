@@ -44,6 +44,8 @@ impl EnvVars {
     pub const MLXK_PULL_JOBS: &'static str = "MLXK_PULL_JOBS";
     /// Seconds to wait for another process's download lock (default 600).
     pub const MLXK_LOCK_TIMEOUT_SECS: &'static str = "MLXK_LOCK_TIMEOUT_SECS";
+    /// The Python that runs the inference engine (mlx-lm); default `python3`.
+    pub const MLXK_PYTHON: &'static str = "MLXK_PYTHON";
     /// The folder bare workspace names live in (`clone`, `convert`, `list`).
     pub const MLXK_WORKSPACE_HOME: &'static str = "MLXK_WORKSPACE_HOME";
 }

@@ -6,6 +6,7 @@
 pub mod capabilities;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod env;
 pub mod printer;
 #[cfg(feature = "network")]
@@ -50,6 +51,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::Rm(args)) => commands::rm::run(&ctx, args),
             Some(cli::Command::Clone(args)) => commands::clone::run(&ctx, args),
             Some(cli::Command::Convert(args)) => commands::convert::run(&ctx, args),
+            Some(cli::Command::Run(args)) => commands::run::run(&ctx, args),
             None => no_command(&ctx),
         }
     };

@@ -91,6 +91,8 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
         ],
         // The CLI's alone: it downloads, and writes a folder the user names (clone.rs).
         Command::Clone(_) => &[],
+        // The CLI's alone: the engine is a child process of the host (engine.rs).
+        Command::Run(_) => &[],
         // Argument checks only: the work needs the CLI's mounts (convert.rs).
         Command::Convert(_) => &[
             &["convert", "./a", "./b", "--json"],
@@ -127,6 +129,7 @@ fn all_cases() -> Vec<Vec<&'static str>> {
         vec!["mlxk", "pull", "x"],
         vec!["mlxk", "clone", "--plan", "--", "x", "y"],
         vec!["mlxk", "convert", "a", "b"],
+        vec!["mlxk", "run", "--plan", "--", "x"],
         vec!["mlxk", "--version"],
     ];
     let mut out = Vec::new();

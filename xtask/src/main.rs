@@ -22,8 +22,9 @@ use std::process::{Command, ExitCode, Stdio};
 const WASM_TARGET: &str = "wasm32-wasip1";
 /// The huggingface_hub release the interoperability tests run against.
 const HF_HUB_VERSION: &str = "2.4.0";
-/// The original the workspace tests compare with, and the mlx it needs on Linux.
-const REFERENCE: &[&str] = &["mlx-knife==2.0.8", "mlx[cpu]==0.32.0"];
+/// The original the workspace tests compare with, the mlx it needs on Linux, and the
+/// mlx-lm both it and our `run`/`serve` drive (the engine tests use this venv's Python).
+const REFERENCE: &[&str] = &["mlx-knife==2.0.8", "mlx[cpu]==0.32.0", "mlx-lm==0.31.3"];
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -307,7 +308,7 @@ fn python_venv() -> Result<PathBuf> {
 /// A venv of its own with MLX-Knife 2.0.8 (its huggingface_hub 1.x must not meet ours);
 /// returns its `mlxk`.
 fn reference_venv() -> Result<PathBuf> {
-    let check = "import importlib.metadata as m; assert m.version('mlx-knife') == '2.0.8'";
+    let check = "import importlib.metadata as m; assert m.version('mlx-knife') == '2.0.8' and m.version('mlx-lm') == '0.31.3'";
     Ok(venv(".venv-reference", check, REFERENCE)?.join("bin/mlxk"))
 }
 
@@ -367,7 +368,11 @@ fn test() -> Result {
             cargo()
                 .args(["test", "--release", "--workspace", "--no-fail-fast"])
                 .env("MLXK_TEST_PYTHON", &python)
-                .env("MLXK_TEST_REFERENCE", &reference),
+                .env("MLXK_TEST_REFERENCE", &reference)
+                .env(
+                    "MLXK_TEST_ENGINE_PYTHON",
+                    reference.with_file_name("python"),
+                ),
             &mut tally,
         ),
         counted(&mut npm(&["test"]), &mut tally),

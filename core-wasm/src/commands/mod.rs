@@ -6,6 +6,7 @@ pub mod health;
 pub mod list;
 pub mod pull;
 pub mod rm;
+pub mod run;
 pub mod show;
 pub mod version;
 
@@ -49,6 +50,16 @@ pub fn dispatch(
     match &req.command {
         Command::Clone(args) => clone::run(args, fs, target, now),
         Command::Convert(args) => convert::run(args, fs, ws, target, now),
+        Command::Run(_) => {
+            let e = crate::error::CoreError::Usage(
+                "run needs the inference engine, which the mlxk CLI drives: use `mlxk run`".into(),
+            );
+            Outcome {
+                envelope: Envelope::failure(None, e.to_body(), serde_json::Value::Null),
+                human: String::new(),
+                exit_code: Some(2),
+            }
+        }
         Command::List(args) => list::run(args, fs, ws, home, now),
         Command::Health(args) => health::run(args, fs, ws, home),
         Command::Show(args) => show::run(args, fs, ws, home, now),

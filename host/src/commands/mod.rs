@@ -6,6 +6,7 @@ pub mod health;
 pub mod list;
 pub mod pull;
 pub mod rm;
+pub mod run;
 pub mod show;
 pub mod version;
 
@@ -188,7 +189,7 @@ pub fn capture_guest(
 /// `MLXK_WORKSPACE_HOME`, for the commands that resolve names there, when it is a folder.
 fn home_mount(args: &[String]) -> Option<PathBuf> {
     let command = args.first()?;
-    if !["list", "health", "show", "rm"].contains(&command.as_str()) {
+    if !["list", "health", "show", "rm", "run"].contains(&command.as_str()) {
         return None;
     }
     env::workspace_home(|k| std::env::var(k).ok())
