@@ -50,6 +50,26 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Run a model on a prompt, or chat with it (mlx-lm).
     Run(RunArgs),
+    /// An OpenAI-compatible server over the cache and the workspace home (mlx-lm).
+    #[command(alias = "server")]
+    Serve(ServeArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A model to load at start (requests may name any other).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The address to bind: loopback unless you name another.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The port (0 picks a free one, printed on stderr).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The server's cap on generated tokens per request.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
 }
 
 /// `run` options.

@@ -12,6 +12,7 @@ pub mod printer;
 #[cfg(feature = "network")]
 pub mod pull;
 pub mod runtime;
+pub mod serve;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::Clone(args)) => commands::clone::run(&ctx, args),
             Some(cli::Command::Convert(args)) => commands::convert::run(&ctx, args),
             Some(cli::Command::Run(args)) => commands::run::run(&ctx, args),
+            Some(cli::Command::Serve(args)) => commands::serve::run(&ctx, args),
             None => no_command(&ctx),
         }
     };

@@ -52,6 +52,28 @@ pub fn plan(ctx: &Context, model: &str) -> Result<RunPlan, ExitStatus> {
     })
 }
 
+/// [`plan`] without printing anything: the plan, or why there is none.
+pub fn plan_quiet(ctx: &Context, model: &str) -> Result<RunPlan, String> {
+    let quiet = Context {
+        json: false,
+        ..ctx.clone()
+    };
+    let argv = vec![
+        "run".to_owned(),
+        "--plan".to_owned(),
+        "--".to_owned(),
+        model.to_owned(),
+    ];
+    let out =
+        capture_guest(&quiet, argv, Access::ReadCache, Work::Quick).map_err(|f| f.to_string())?;
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "the core's run plan is unreadable ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// Runs a prompt, or a chat.
 pub fn run(ctx: &Context, args: &RunArgs) -> ExitStatus {
     let (path, context_length) = match plan(ctx, &args.model) {

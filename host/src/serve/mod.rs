@@ -1,0 +1,337 @@
+//! `mlxk serve`: an OpenAI-compatible HTTP server (tiny_http) over the models the guest
+//! finds, with one supervised mlx-lm worker (`crate::engine`) behind it. Requests name
+//! models as the CLI does; the guest resolves and gates each name (`run --plan`), the
+//! worker is started on first use, switched when another model is asked for, and started
+//! again if it died. Generation is one at a time (the worker's lock); requests queue.
+
+pub mod openai;
+
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tiny_http::{Header, Request, Response, Server, StatusCode};
+
+use crate::commands::Context;
+use crate::engine::{Engine, EngineError, Generate, Worker};
+
+/// What the server was started with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to bind.
+    pub host: String,
+    /// Port (0: any free one).
+    pub port: u16,
+    /// A model to load at once.
+    pub preload: Option<String>,
+    /// The server's cap on generated tokens (a request may ask for fewer).
+    pub max_tokens: Option<u64>,
+}
+
+/// The shared state of the handlers.
+struct State {
+    ctx: Context,
+    engine: Engine,
+    settings: Settings,
+    worker: Mutex<Option<Worker>>,
+    next_id: AtomicU64,
+}
+
+/// An error response: the reference's shape, with the request id.
+fn error_response(
+    status: u16,
+    kind: &str,
+    message: &str,
+    request_id: &str,
+) -> Response<std::io::Cursor<Vec<u8>>> {
+    let body = json!({
+        "status": "error",
+        "error": {"type": kind, "message": message, "retryable": status >= 500},
+        "request_id": request_id,
+    });
+    json_response(status, &body, request_id)
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+}
+
+fn json_response(
+    status: u16,
+    body: &Value,
+    request_id: &str,
+) -> Response<std::io::Cursor<Vec<u8>>> {
+    Response::from_data(serde_json::to_vec(body).unwrap_or_default())
+        .with_status_code(StatusCode(status))
+        .with_header(header("Content-Type", "application/json"))
+        .with_header(header("X-Request-ID", request_id))
+}
+
+/// Starts the server; returns only on a fatal error (it runs until killed).
+pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), String> {
+    let addr = format!("{}:{}", settings.host, settings.port);
+    let server = Server::http(&addr).map_err(|e| format!("Cannot listen on {addr}: {e}"))?;
+    let state = Arc::new(State {
+        ctx: ctx.clone(),
+        engine,
+        settings,
+        worker: Mutex::new(None),
+        next_id: AtomicU64::new(1),
+    });
+    if let Some(model) = state.settings.preload.clone()
+        && let Err((_, _, msg)) = state.ensure(&model)
+    {
+        return Err(msg);
+    }
+    let port = server
+        .server_addr()
+        .to_ip()
+        .map_or(state.settings.port, |a| a.port());
+    crate::printer::stderr(
+        format!(
+            "serve: listening on http://{}:{port}\n",
+            state.settings.host
+        )
+        .as_bytes(),
+    );
+    for request in server.incoming_requests() {
+        let state = Arc::clone(&state);
+        std::thread::spawn(move || state.handle(request));
+    }
+    Ok(())
+}
+
+impl State {
+    fn request_id(&self) -> String {
+        format!("req-{:08x}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Resolves `model` in the guest and makes sure the worker has it loaded.
+    /// Errors are (status, type, message).
+    fn ensure(&self, model: &str) -> Result<(String, Option<u64>), (u16, String, String)> {
+        use core_wasm::commands::run::RunPlan;
+        let plan = crate::commands::run::plan_quiet(&self.ctx, model)
+            .map_err(|m| (500, "internal_error".to_owned(), m))?;
+        let (path, context_length) = match plan {
+            RunPlan::Run {
+                path,
+                context_length,
+                ..
+            } => (path, context_length),
+            RunPlan::Reply { error } => {
+                let status = if error.message.contains("not found") {
+                    404
+                } else {
+                    400
+                };
+                return Err((status, error.kind, error.message));
+            }
+        };
+        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_mut().is_some_and(|w| !w.alive()) {
+            *slot = None;
+        }
+        if slot.is_none() {
+            let w = Worker::spawn(&self.engine).map_err(|e| engine_error(&e))?;
+            *slot = Some(w);
+        }
+        let w = slot.as_mut().expect("just set");
+        if let Err(e) = w.load(std::path::Path::new(&path)) {
+            *slot = None;
+            return Err(engine_error(&e));
+        }
+        Ok((path, context_length))
+    }
+
+    fn handle(&self, mut request: Request) {
+        let id = self.request_id();
+        let method = request.method().as_str().to_owned();
+        let url = request
+            .url()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let mut body = String::new();
+        let _ = request.as_reader().take(64 << 20).read_to_string(&mut body);
+        let result = match (method.as_str(), url.as_str()) {
+            ("GET", "/health") => Ok(json_response(
+                200,
+                &json!({"status": "ok", "service": "mlx-knife-server-2.0"}),
+                &id,
+            )),
+            ("GET", "/v1/models") => Ok(json_response(200, &self.models(), &id)),
+            ("POST", "/v1/chat/completions") => return self.complete(request, &body, &id, true),
+            ("POST", "/v1/completions") => return self.complete(request, &body, &id, false),
+            _ => Err((404, "not_found".to_owned(), "Not Found".to_owned())),
+        };
+        let response = result.unwrap_or_else(|(s, k, m)| error_response(s, &k, &m, &id));
+        let _ = request.respond(response);
+    }
+
+    /// `/v1/models`: the healthy, runnable models of the cache and the workspace home.
+    fn models(&self) -> Value {
+        let loaded = self
+            .worker
+            .lock()
+            .ok()
+            .and_then(|w| w.as_ref().and_then(|w| w.loaded.clone()));
+        openai::models(&self.ctx, loaded.as_deref())
+    }
+
+    fn complete(&self, request: Request, body: &str, id: &str, chat: bool) {
+        let fail = |request: Request, (s, k, m): (u16, String, String)| {
+            let _ = request.respond(error_response(s, &k, &m, id));
+        };
+        let parsed = match openai::parse(body, chat) {
+            Ok(p) => p,
+            Err(m) => return fail(request, (400, "validation_error".to_owned(), m)),
+        };
+        let (_, context_length) = match self.ensure(&parsed.model) {
+            Ok(x) => x,
+            Err(e) => return fail(request, e),
+        };
+        let cap = match (parsed.max_tokens, self.settings.max_tokens) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let req = Generate {
+            messages: parsed.messages.clone(),
+            prompt: parsed.prompt.clone(),
+            chat_template: chat,
+            max_tokens: cap,
+            context_length,
+            temperature: parsed.temperature,
+            top_p: parsed.top_p,
+            repetition_penalty: None,
+        };
+        let created = openai::now();
+        if !parsed.stream {
+            let result = self.generate(&req, None);
+            let response = match result {
+                Ok(done) => json_response(
+                    200,
+                    &openai::completion(chat, id, created, &parsed.model, &done),
+                    id,
+                ),
+                Err(e) => {
+                    let (s, k, m) = e;
+                    error_response(s, &k, &m, id)
+                }
+            };
+            let _ = request.respond(response);
+            return;
+        }
+        // Server-sent events: the generation runs here, the response is written by a
+        // second thread as the chunks arrive.
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let response = Response::new(
+            StatusCode(200),
+            vec![
+                header("Content-Type", "text/event-stream"),
+                header("Cache-Control", "no-cache"),
+                header("X-Request-ID", id),
+            ],
+            ChannelReader::new(rx),
+            None,
+            None,
+        );
+        let writer = std::thread::spawn(move || {
+            let _ = request.respond(response);
+        });
+        let model = parsed.model.clone();
+        let first = openai::chunk(chat, id, created, &model, Some(""), None, true);
+        let _ = tx.send(openai::sse(&first));
+        let mut on_token = |t: &str| {
+            let c = openai::chunk(chat, id, created, &model, Some(t), None, false);
+            let _ = tx.send(openai::sse(&c));
+        };
+        match self.generate(&req, Some(&mut on_token)) {
+            Ok(done) => {
+                let last = openai::chunk(
+                    chat,
+                    id,
+                    created,
+                    &model,
+                    None,
+                    Some(&done.finish_reason),
+                    false,
+                );
+                let _ = tx.send(openai::sse(&last));
+            }
+            Err((_, kind, message)) => {
+                let e = json!({"error": {"type": kind, "message": message}});
+                let _ = tx.send(openai::sse(&e));
+            }
+        }
+        let _ = tx.send(b"data: [DONE]\n\n".to_vec());
+        drop(tx);
+        let _ = writer.join();
+    }
+
+    fn generate(
+        &self,
+        req: &Generate,
+        on_token: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<crate::engine::Generated, (u16, String, String)> {
+        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = slot.as_mut() else {
+            return Err((
+                503,
+                "engine_error".into(),
+                "The engine is not running".into(),
+            ));
+        };
+        match w.generate(req, on_token) {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                // A worker that died is replaced on the next request.
+                if !w.alive() {
+                    *slot = None;
+                }
+                Err((500, "engine_error".into(), e.to_string()))
+            }
+        }
+    }
+}
+
+fn engine_error(e: &EngineError) -> (u16, String, String) {
+    (503, e.code().to_owned(), e.to_string())
+}
+
+/// A `Read` over chunks sent on a channel (ends when the sender is dropped).
+struct ChannelReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    fn new(rx: mpsc::Receiver<Vec<u8>>) -> Self {
+        Self {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
