@@ -22,6 +22,8 @@ use std::process::{Command, ExitCode, Stdio};
 const WASM_TARGET: &str = "wasm32-wasip1";
 /// The huggingface_hub release the interoperability tests run against.
 const HF_HUB_VERSION: &str = "2.4.0";
+/// The official OpenAI client the `serve` tests talk to our server with.
+const OPENAI_VERSION: &str = "3.57.0";
 /// The original the workspace tests compare with, the mlx it needs on Linux, and the
 /// mlx-lm both it and our `run`/`serve` drive (the engine tests use this venv's Python).
 const REFERENCE: &[&str] = &["mlx-knife==2.0.8", "mlx[cpu]==0.32.0", "mlx-lm==0.31.3"];
@@ -300,9 +302,12 @@ fn venv(name: &str, check: &str, requirements: &[&str]) -> Result<PathBuf> {
 
 /// The venv with huggingface_hub for the interoperability tests; returns its python.
 fn python_venv() -> Result<PathBuf> {
-    let check = format!("import huggingface_hub as h; assert h.__version__ == '{HF_HUB_VERSION}'");
+    let check = format!(
+        "import huggingface_hub as h, importlib.metadata as m; assert h.__version__ == '{HF_HUB_VERSION}' and m.version('openai') == '{OPENAI_VERSION}'"
+    );
     let requirement = format!("huggingface_hub=={HF_HUB_VERSION}");
-    Ok(venv(".venv", &check, &[&requirement])?.join("bin/python"))
+    let openai = format!("openai=={OPENAI_VERSION}");
+    Ok(venv(".venv", &check, &[&requirement, &openai])?.join("bin/python"))
 }
 
 /// A venv of its own with MLX-Knife 2.0.8 (its huggingface_hub 1.x must not meet ours);

@@ -1,0 +1,289 @@
+//! `mlxk serve` on the real mlx-lm, talked to with the official `openai` Python client:
+//! the model list, chat and text completions streamed and not, two models alternately,
+//! a killed worker replaced, 50 concurrent requests, and nothing left behind by SIGTERM.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::hub::python;
+use tests::runners::repo_root;
+use tests::{CacheFixture, target_dir, zoo};
+
+fn engine_python() -> PathBuf {
+    std::env::var_os("MLXK_TEST_ENGINE_PYTHON").map_or_else(
+        || repo_root().join(".venv-reference/bin/python"),
+        PathBuf::from,
+    )
+}
+
+fn tiny_llama(dir: &Path) -> PathBuf {
+    let out = dir.join("tiny-build");
+    let st = Command::new(engine_python())
+        .arg(repo_root().join("tests/engine/tiny_llama.py"))
+        .arg(&out)
+        .arg("--quantize")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+/// A server with the tiny Llama in the cache (twice) and in the workspace home.
+struct Served {
+    _tmp: tempfile::TempDir,
+    _cache: CacheFixture,
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = fs::canonicalize(tmp.path()).unwrap();
+        let model = tiny_llama(&dir);
+        let cache = CacheFixture::new();
+        for repo in ["org/tiny-llama", "org/other-llama"] {
+            let snap = cache.model(repo).git_ref("main", zoo::A).snapshot(zoo::A);
+            for e in fs::read_dir(&model).unwrap() {
+                let e = e.unwrap();
+                snap.file(e.file_name().to_str().unwrap(), fs::read(e.path()).unwrap());
+            }
+        }
+        cache
+            .model("org/pytorch")
+            .git_ref("main", zoo::A)
+            .snapshot(zoo::A)
+            .file("config.json", zoo::cfg("llama"))
+            .file("pytorch_model.bin", vec![1u8; 64]);
+        let home = dir.join("home");
+        fs::create_dir_all(&home).unwrap();
+        fs::rename(&model, home.join("tiny-ws")).unwrap();
+        let mut child = Command::new(target_dir().join("release/mlxk"))
+            .args(["serve", "--port", "0", "--cache-dir"])
+            .arg(cache.path())
+            .env("MLXK_PYTHON", engine_python())
+            .env("MLXK_WORKSPACE_HOME", &home)
+            .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("serve: listening on ")
+            .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+            .to_owned();
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = stderr.read_to_string(&mut sink);
+        });
+        Self {
+            _tmp: tmp,
+            _cache: cache,
+            child,
+            url,
+        }
+    }
+
+    fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// A raw HTTP request; returns (status, headers, body).
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String, String) {
+        let mut s = TcpStream::connect(self.addr()).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let (head, rest) = out.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_owned(), rest.to_owned())
+    }
+
+    fn client(&self, model: &str, mode: &[&str]) -> Value {
+        let out = Command::new(python())
+            .arg(repo_root().join("tests/engine/openai_client.py"))
+            .arg(&self.url)
+            .arg(model)
+            .args(mode)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openai client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// The worker processes (children of the server).
+    fn workers(&self) -> Vec<u32> {
+        let path = format!("/proc/{0}/task/{0}/children", self.child.id());
+        fs::read_to_string(path)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_openai_client_gets_answers_streamed_and_not() {
+    let s = Served::start();
+    let (status, head, body) = s.http("GET", "/health", "");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("x-request-id: "), "{head}");
+    assert_eq!(body, r#"{"status":"ok","service":"mlx-knife-server-2.0"}"#);
+
+    // Exactly the healthy, runnable models: the cache's two and the home's one.
+    let (_, _, body) = s.http("GET", "/v1/models", "");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let mut ids: Vec<(String, String)> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_owned(),
+                m["owned_by"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            ("org/other-llama".to_owned(), "mlx-knife-2.0".to_owned()),
+            ("org/tiny-llama".to_owned(), "mlx-knife-2.0".to_owned()),
+            ("tiny-ws".to_owned(), "workspace".to_owned()),
+        ]
+    );
+    assert_eq!(v["data"][0]["context_length"], 256);
+
+    let chat = s.client("org/tiny-llama", &["chat"]);
+    assert_eq!(chat["finish_reason"], "length");
+    assert!(!chat["text"].as_str().unwrap().is_empty(), "{chat}");
+    let stream = s.client("org/tiny-llama", &["stream"]);
+    assert_eq!(stream["text"], chat["text"], "streamed and whole agree");
+    assert_eq!(stream["finish_reason"], "length");
+    let text = s.client("tiny-ws", &["complete"]);
+    assert_eq!(text["finish_reason"], "length");
+
+    // Errors: the reference's shape, the reason, and a 4xx.
+    let (status, _, body) = s.http(
+        "POST",
+        "/v1/chat/completions",
+        r#"{"model":"org/pytorch","messages":[{"role":"user","content":"x"}]}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Model 'org/pytorch' is not compatible"),
+        "{v}"
+    );
+    assert!(v["request_id"].is_string());
+    let (status, _, _) = s.http(
+        "POST",
+        "/v1/chat/completions",
+        r#"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#,
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = s.http("POST", "/v1/chat/completions", r#"{"messages":[]}"#);
+    assert_eq!(status, 400);
+    let (status, _, body) = s.http("GET", "/elsewhere", "");
+    assert_eq!(status, 404);
+    assert!(body.contains(r#""type":"not_found""#));
+}
+
+#[test]
+fn models_switch_a_dead_worker_is_replaced_and_requests_queue() {
+    let s = Served::start();
+    let a = s.client("org/tiny-llama", &["chat"]);
+    let b = s.client("tiny-ws", &["chat"]);
+    let c = s.client("org/other-llama", &["chat"]);
+    assert_eq!(
+        a["text"], b["text"],
+        "the same weights give the same greedy answer"
+    );
+    assert_eq!(b["text"], c["text"]);
+    let (_, _, body) = s.http("GET", "/v1/models", "");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let loaded: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["loaded"] == true)
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(loaded, ["org/other-llama"]);
+
+    // Kill the worker: the next request gets a new one.
+    let workers = s.workers();
+    assert_eq!(workers.len(), 1, "one worker: {workers:?}");
+    Command::new("kill")
+        .arg("-9")
+        .arg(workers[0].to_string())
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let again = s.client("org/tiny-llama", &["chat"]);
+    assert_eq!(again["text"], a["text"]);
+    let now = s.workers();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0], workers[0], "a new worker");
+
+    // 50 at once: all complete (one generation at a time, the rest queue).
+    let many = s.client("org/tiny-llama", &["many", "50"]);
+    let results = many["results"].as_array().unwrap();
+    assert_eq!(results.len(), 50);
+    assert!(results.iter().all(|r| r == "length"), "{many}");
+}
+
+#[test]
+fn sigterm_leaves_no_worker_and_frees_the_port() {
+    let mut s = Served::start();
+    s.client("org/tiny-llama", &["chat"]);
+    let workers = s.workers();
+    assert_eq!(workers.len(), 1);
+    let addr = s.addr();
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(s.child.id().to_string())
+        .status()
+        .unwrap();
+    let _ = s.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Path::new(&format!("/proc/{}", workers[0])).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stat = fs::read_to_string(format!("/proc/{}/stat", workers[0])).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the worker outlived the server: {stat}"
+    );
+    std::net::TcpListener::bind(&addr).expect("the port is free again");
+}
