@@ -163,6 +163,15 @@ pub enum CoreError {
     /// `run`: the model cannot be run (not found, not compatible), or the engine failed.
     #[error("{0}")]
     Execution(String),
+    /// No Python with mlx-lm for the engine.
+    #[error("{0}")]
+    EngineNotFound(String),
+    /// `convert --quantize`: a multimodal config outside the verified list.
+    #[error("{0}")]
+    UnsupportedMultimodal(String),
+    /// `convert --quantize`: the config names custom code, which is never run.
+    #[error("{0}")]
+    UntrustedCode(String),
     /// A mode this build does not provide.
     #[error("{0}")]
     NotImplemented(String),
@@ -234,6 +243,9 @@ impl CoreError {
             Self::InvalidArgument(_) => "InvalidArgumentError",
             Self::NotImplemented(_) => "not_implemented",
             Self::Execution(_) => "execution_error",
+            Self::UnsupportedMultimodal(_) => "unsupported_multimodal",
+            Self::EngineNotFound(_) => "engine_not_found",
+            Self::UntrustedCode(_) => "UntrustedModelCodeError",
         }
     }
 

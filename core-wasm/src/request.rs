@@ -312,6 +312,7 @@ fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertA
     let (mut repair, mut quantize, mut group, mut skip, mut plan) =
         (false, None, 64u32, false, false);
     let mut state = None;
+    let mut quantized = false;
     let mut positionals = Vec::new();
     let mut positional_only = false;
     let int = |flag: &str, v: Option<&str>| -> Result<i64, CoreError> {
@@ -331,6 +332,7 @@ fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertA
             "--repair-index" => repair = true,
             "--skip-health" => skip = true,
             "--plan" => plan = true,
+            "--quantized" => quantized = true,
             "--quantize" => quantize = Some(int("--quantize", args.next())?),
             "--q-group-size" => {
                 group = u32::try_from(int("--q-group-size", args.next())?).unwrap_or(0);
@@ -371,6 +373,7 @@ fn parse_convert<'a>(mut args: impl Iterator<Item = &'a str>) -> Result<ConvertA
             mode,
             skip_health: skip,
             source_state: state,
+            quantized,
         }),
         plan,
     })

@@ -459,15 +459,19 @@ fn v14_argument_checks_answer_with_data_null() {
         run.json()["error"]["message"],
         "argument --quantize: invalid int value: 'abc'"
     );
-    // A valid --quantize says what to use instead, and writes nothing.
-    let (code, v) = w.convert(&["./src1", "./o", "--quantize", "4"]);
-    assert_eq!(code, 1);
-    assert_eq!(v["error"]["type"], "not_implemented");
+    // A valid --quantize with no engine says how to get one, and writes nothing.
+    let run = w.run_env(
+        &["convert", "./src1", "./o", "--quantize", "4", "--json"],
+        &[("MLXK_PYTHON", Path::new("/nonexistent/python3"))],
+    );
+    assert_eq!(run.code, 1);
+    let v = run.json();
+    assert_eq!(v["error"]["type"], "engine_not_found", "{v:#}");
     assert!(
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("mlx_lm.convert"),
+            .contains("pip install mlx-lm"),
         "{v:#}"
     );
     assert!(!w.dir.join("o").exists());

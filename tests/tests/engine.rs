@@ -267,3 +267,137 @@ fn a_chat_on_stdin_keeps_its_history() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 2, "two answers: {text:?}");
 }
+
+#[test]
+fn convert_quantize_writes_a_managed_workspace_that_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fs::canonicalize(tmp.path()).unwrap();
+    let fp16 = dir.join("fp16");
+    let st = Command::new(engine_python())
+        .arg(repo_root().join("tests/engine/tiny_llama.py"))
+        .arg(&fp16)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cache = CacheFixture::new();
+    let python = engine_python();
+    let env = [("MLXK_PYTHON", python.as_path())];
+    let run = cli_in(
+        Some(&dir),
+        "mlxk",
+        &[
+            "convert",
+            "./fp16",
+            "./q4",
+            "--quantize",
+            "4",
+            "--q-group-size",
+            "32",
+            "--json",
+        ],
+        Some(cache.path()),
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout_text(), run.stderr_text());
+    let v = run.json();
+    assert_valid(&v);
+    assert_eq!(v["data"]["message"], "Quantized to 4-bit successfully");
+    assert_eq!(
+        (v["data"]["bits"].clone(), v["data"]["group_size"].clone()),
+        (4.into(), 32.into())
+    );
+    assert_eq!(v["data"]["health_status"], "healthy");
+    let config: Value =
+        serde_json::from_slice(&fs::read(dir.join("q4/config.json")).unwrap()).unwrap();
+    assert_eq!(config["quantization"]["bits"], 4, "mlx-lm quantized it");
+    let sentinel: Value =
+        serde_json::from_slice(&fs::read(dir.join("q4/.mlxk_workspace.json")).unwrap()).unwrap();
+    assert_eq!(sentinel["mode"], "quantize");
+    assert_eq!(
+        sentinel["quantization"],
+        serde_json::json!({"bits": 4, "group_size": 32})
+    );
+    assert_eq!(sentinel["content_hash"], v["data"]["content_hash"]);
+    let show = cli_in(
+        Some(&dir),
+        "mlxk",
+        &["show", "./q4", "--json"],
+        Some(cache.path()),
+        &env,
+    )
+    .json();
+    assert_eq!(show["data"]["model"]["clean"], true);
+
+    // It runs.
+    let run = cli_in(
+        Some(&dir),
+        "mlxk",
+        &["run", "./q4", "hello world", "--max-tokens", "3", "--json"],
+        Some(cache.path()),
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout_text());
+    assert_eq!(run.json()["data"]["finish_reason"], "length");
+
+    // The target must not exist; a re-quantize to more bits warns.
+    let run = cli_in(
+        Some(&dir),
+        "mlxk",
+        &["convert", "./fp16", "./q4", "--quantize", "4", "--json"],
+        Some(cache.path()),
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Target directory exists: ./q4\nQuantize requires target to NOT exist")
+    );
+    let run = cli_in(
+        Some(&dir),
+        "mlxk",
+        &[
+            "convert",
+            "./q4",
+            "./q8",
+            "--quantize",
+            "8",
+            "--q-group-size",
+            "32",
+            "--json",
+        ],
+        Some(cache.path()),
+        &env,
+    );
+    let v = run.json();
+    assert_eq!(
+        v["data"]["warning"],
+        "Source already 4-bit. Quantizing to 8-bit does not increase precision.",
+        "{v:#}"
+    );
+    // A config naming custom code is never run.
+    let evil = dir.join("evil");
+    fs::create_dir_all(&evil).unwrap();
+    for f in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "model.safetensors",
+    ] {
+        fs::copy(fp16.join(f), evil.join(f)).unwrap();
+    }
+    fs::write(
+        evil.join("config.json"),
+        r#"{"model_type":"llama","model_file":"custom.py"}"#,
+    )
+    .unwrap();
+    let run = cli_in(
+        Some(&dir),
+        "mlxk",
+        &["convert", "./evil", "./e4", "--quantize", "4", "--json"],
+        Some(cache.path()),
+        &env,
+    );
+    assert_eq!(run.json()["error"]["type"], "UntrustedModelCodeError");
+    assert!(!dir.join("e4").exists());
+}

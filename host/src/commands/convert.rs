@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use core_wasm::error::CoreError;
 use core_wasm::protocol::{CommandName, Envelope, to_value};
 use core_wasm::workspace::convert::ConvertPlan;
 use core_wasm::workspace::target::{self, TargetMount};
@@ -90,7 +91,7 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
         }
     };
     let target_dir = match serde_json::from_slice::<ConvertPlan>(&out.stdout) {
-        Ok(ConvertPlan::Write { target_dir }) => target_dir,
+        Ok(ConvertPlan::Write { target_dir, .. }) => target_dir,
         Ok(ConvertPlan::Reply { data, error }) => {
             if ctx.json {
                 let env = Envelope::failure(Some(CommandName::Convert), error, to_value(data));
@@ -110,31 +111,33 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
         }
     };
 
-    // The target (with its parents, as 2.0.8 makes it), writable for the work.
+    // `--quantize`: mlx-lm reads the source and creates the target; the guest then
+    // finishes it like any other convert.
     let target = PathBuf::from(&target_dir);
     let created = first_missing(&target);
-    if let Err(e) = std::fs::create_dir_all(&target) {
-        let msg = format!("Cannot create {}: {e}", args.target);
-        let data = core_wasm::workspace::convert::ConvertData {
-            source,
-            target: target_typed,
-            mode: if args.repair_index {
-                "repair-index"
-            } else {
-                "quantize"
+    if let Some(bits) = args.quantize.as_deref() {
+        let source_dir = base
+            .mounts
+            .first()
+            .map_or_else(|| source_abs.clone(), |(d, _, _)| d.clone());
+        let group = args
+            .q_group_size
+            .as_deref()
+            .and_then(|g| g.trim().parse::<u32>().ok())
+            .unwrap_or(64);
+        let bits = bits.trim().parse::<u32>().unwrap_or(4);
+        if let Err(e) = quantize(ctx, &source_dir, &target, bits, group) {
+            if let Some(top) = &created {
+                let _ = std::fs::remove_dir_all(top);
             }
-            .into(),
-            health_check: !args.skip_health,
-            ..Default::default()
-        };
-        let err = core_wasm::error::CoreError::ConvertValue(msg);
-        if ctx.json {
-            let env = core_wasm::commands::convert::envelope(data, Some(&err));
-            printer::stdout(&core_wasm::json::to_python_json(&env));
-        } else {
-            printer::stderr(format!("convert: Error: {err}\n").as_bytes());
+            return convert_error(ctx, &source, &target_typed, args, e);
         }
-        return ExitStatus::Failure;
+        flags.push("--quantized".to_owned());
+    }
+    // The target (with its parents, as 2.0.8 makes it), writable for the work.
+    if let Err(e) = std::fs::create_dir_all(&target) {
+        let err = CoreError::ConvertValue(format!("Cannot create {}: {e}", args.target));
+        return convert_error(ctx, &source, &target_typed, args, err);
     }
     let real = std::fs::canonicalize(&target).unwrap_or(target);
     let mount = TargetMount {
@@ -164,6 +167,77 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
         }
     }
     status
+}
+
+/// The envelope (or line) of a failure the host met.
+fn convert_error(
+    ctx: &Context,
+    source: &str,
+    target: &str,
+    args: &ConvertArgs,
+    err: CoreError,
+) -> ExitStatus {
+    let data = core_wasm::workspace::convert::ConvertData {
+        source: source.to_owned(),
+        target: target.to_owned(),
+        mode: if args.repair_index {
+            "repair-index"
+        } else {
+            "quantize"
+        }
+        .into(),
+        health_check: !args.skip_health,
+        ..Default::default()
+    };
+    if ctx.json {
+        let env = core_wasm::commands::convert::envelope(data, Some(&err));
+        printer::stdout(&core_wasm::json::to_python_json(&env));
+    } else {
+        printer::stderr(format!("convert: Error: {err}\n").as_bytes());
+    }
+    ExitStatus::Failure
+}
+
+/// mlx-lm's converter, as 2.0.8 calls it (`mlx_lm.convert(..., quantize=True)`): its
+/// prints are dropped in JSON mode and shown otherwise.
+fn quantize(
+    ctx: &Context,
+    source: &Path,
+    target: &Path,
+    bits: u32,
+    group: u32,
+) -> Result<(), CoreError> {
+    let engine =
+        crate::engine::discover(var).map_err(|e| CoreError::EngineNotFound(e.to_string()))?;
+    let script = "import sys\nfrom mlx_lm import convert\nconvert(hf_path=sys.argv[1], mlx_path=sys.argv[2], quantize=True, q_bits=int(sys.argv[3]), q_group_size=int(sys.argv[4]))";
+    let out = std::process::Command::new(&engine.python)
+        .arg("-c")
+        .arg(script)
+        .arg(source)
+        .arg(target)
+        .arg(bits.to_string())
+        .arg(group.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(if ctx.json {
+            std::process::Stdio::null()
+        } else {
+            std::process::Stdio::inherit()
+        })
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| CoreError::Execution(format!("Cannot start the engine: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("the engine failed");
+    Err(CoreError::ConvertValue(format!(
+        "Quantization failed: {last}"
+    )))
 }
 
 /// The outermost folder of `path` that does not exist yet.

@@ -60,6 +60,8 @@ pub struct ConvertRequest {
     /// What the host found at the source when it could not mount it: `missing` or
     /// `not-a-directory`.
     pub source_state: Option<String>,
+    /// `--quantize`: the engine has written the target; finish it (sentinel, health, hash).
+    pub quantized: bool,
 }
 
 /// `data` of `convert` (§3.5), in 2.0.8's key order.
@@ -79,6 +81,12 @@ pub struct ConvertData {
     /// What was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `--quantize`: the bits asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits: Option<u32>,
+    /// `--quantize`: the group size asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_size: Option<u32>,
     /// `healthy` or `unhealthy`, when the check ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_status: Option<String>,
@@ -101,10 +109,13 @@ pub enum ConvertPlan {
         /// The error.
         error: crate::protocol::ErrorBody,
     },
-    /// The host creates `target_dir` (with its parents) and runs the work.
+    /// The host creates `target_dir` (with its parents) and runs the work; for
+    /// `--quantize`, the engine creates it first.
     Write {
         /// The absolute target.
         target_dir: String,
+        /// A warning to carry into the answer (`--quantize` of a lower-bit source).
+        warning: Option<String>,
     },
 }
 
@@ -159,10 +170,19 @@ fn check(
         )));
     }
     if let Mode::Quantize { .. } = req.mode {
-        return Err(CoreError::NotImplemented(
-            "convert --quantize needs an inference engine, which this build does not drive yet. Quantize with mlx-lm instead: mlx_lm.convert --hf-path <source> --mlx-path <target> -q --q-bits <bits> --q-group-size <n>"
-                .into(),
-        ));
+        if req.quantized {
+            // The engine wrote the target; it is mounted itself now.
+            return Ok(target_path);
+        }
+        let child = target.mount.child.as_deref().unwrap_or("");
+        if !target.mount.parent_missing && target.fs.lstat(Path::new(child)).is_ok() {
+            return Err(CoreError::ConvertValue(format!(
+                "Target directory exists: {}\nQuantize requires target to NOT exist (mlx-lm creates it).\nDelete target or choose different path.",
+                req.target
+            )));
+        }
+        quantizable(&source.fs, &source_path)?;
+        return Ok(target_path);
     }
     if !target.mount.parent_missing {
         let child = target.mount.child.as_deref().unwrap_or("");
@@ -191,6 +211,59 @@ fn check(
     Ok(target_path)
 }
 
+/// 2.0.8's classification before `--quantize` (§3.4 step 3, 5): text models go to
+/// mlx-lm; vision models need mlx-vlm (not driven here), speech models are not supported,
+/// other multimodal configs are refused, and a config naming custom code is never run.
+fn quantizable(src: &CacheFs, source_path: &str) -> Result<(), CoreError> {
+    const VISION: &[&str] = &[
+        "gemma3", "gemma4", "idefics2", "idefics3", "llava", "mimo", "mistral3", "mllama",
+        "pixtral", "qwen2_vl",
+    ];
+    let config = source_config(src);
+    let model_type = config["model_type"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("<unknown>");
+    if VISION.contains(&model_type) {
+        return Err(CoreError::NotImplemented(format!(
+            "Quantization of vision model type '{model_type}' needs mlx-vlm, which this build does not drive."
+        )));
+    }
+    if ["whisper", "vibevoice", "voxtral"].contains(&model_type) {
+        return Err(CoreError::NotImplemented(format!(
+            "Quantization of speech-to-text model type '{model_type}' is not currently supported."
+        )));
+    }
+    if config["vision_config"].is_object() || config["audio_config"].is_object() {
+        return Err(CoreError::UnsupportedMultimodal(format!(
+            "Model type '{model_type}' is not in the verified multimodal list for convert --quantize. Verified: {}. See: https://github.com/mzau/mlx-knife/blob/2.0.8/docs/MODEL-COVERAGE.md",
+            VISION.join(", ")
+        )));
+    }
+    if let Some(module) = config["model_file"].as_str() {
+        return Err(CoreError::UntrustedCode(format!(
+            "The model at {source_path} requires importing and running a custom module ('{module}'). mlx-knife refuses to execute it."
+        )));
+    }
+    Ok(())
+}
+
+/// The source's `config.json` (`null` when unreadable, as 2.0.8 reads it as `{}`).
+fn source_config(src: &CacheFs) -> serde_json::Value {
+    src.read_prefix(Path::new("config.json"), 32 << 20)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The warning 2.0.8 gives when the source is already quantized to fewer bits.
+pub fn precision_warning(src: &CacheFs, bits: u32) -> Option<String> {
+    let have = source_config(src)["quantization"]["bits"].as_u64()?;
+    (u64::from(bits) > have).then(|| {
+        format!("Source already {have}-bit. Quantizing to {bits}-bit does not increase precision.")
+    })
+}
+
 /// Whether `path` is `root` or inside it (by components, as text).
 fn is_under(path: &str, root: &str) -> bool {
     let root = root.trim_end_matches('/');
@@ -215,7 +288,13 @@ pub fn plan(
     cache_root: Option<&str>,
 ) -> ConvertPlan {
     match check(req, source, target, cache_root) {
-        Ok(target_dir) => ConvertPlan::Write { target_dir },
+        Ok(target_dir) => ConvertPlan::Write {
+            warning: match (req.mode, source) {
+                (Mode::Quantize { bits, .. }, Some(s)) => precision_warning(&s.fs, bits),
+                _ => None,
+            },
+            target_dir,
+        },
         Err(e) => ConvertPlan::Reply {
             data: Box::new(data_for(req)),
             error: e.to_body(),
@@ -264,6 +343,13 @@ pub fn run(
     s.set("managed", true.into());
     s.set("operation", "convert".into());
     s.set("mode", req.mode.as_str().into());
+    if let Mode::Quantize { bits, group_size } = req.mode {
+        s.set(
+            "quantization",
+            serde_json::json!({"bits": bits, "group_size": group_size}),
+        );
+        data.warning = precision_warning(&source.fs, bits);
+    }
     if let Err(e) = s.write(dst, Path::new("")) {
         let msg = format!(
             "Failed to write workspace sentinel: {}",
@@ -272,7 +358,9 @@ pub fn run(
         return (data, Some(CoreError::ConvertValue(msg)));
     }
 
-    if let Err(e) = copy_source(&source.fs, dst) {
+    if !req.quantized
+        && let Err(e) = copy_source(&source.fs, dst)
+    {
         return (data, Some(e));
     }
 
@@ -283,6 +371,11 @@ pub fn run(
         }
         Ok(index::Rebuilt::Written) => data.message = Some("Index rebuilt successfully".into()),
         Err(e) => return (data, Some(CoreError::ConvertValue(e.to_string()))),
+    }
+    if let Mode::Quantize { bits, group_size } = req.mode {
+        data.message = Some(format!("Quantized to {bits}-bit successfully"));
+        data.bits = Some(bits);
+        data.group_size = Some(group_size);
     }
 
     if !req.skip_health {
