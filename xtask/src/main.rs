@@ -9,7 +9,7 @@
 //!   suites (native, wasmtime, Node parity, huggingface_hub interop), the npm package's
 //!   own tests (a pack-and-install smoke test among them) and its type check.
 //! - `cargo xtask bench`: the side-by-side benchmarks (`bench/run.sh`, `bench/deep.sh`,
-//!   `bench/pull.sh`, `bench/workspaces.sh`).
+//!   `bench/pull.sh`, `bench/workspaces.sh`, `bench/engine.sh`).
 //!
 //! It installs what it needs: the `wasm32-wasip1` target, the npm dev dependencies, a
 //! Python venv with huggingface_hub for the interoperability tests, and one with
@@ -212,6 +212,11 @@ fn bench() -> Result {
     status(
         Command::new("bash")
             .arg("bench/workspaces.sh")
+            .current_dir(root()),
+    )?;
+    status(
+        Command::new("bash")
+            .arg("bench/engine.sh")
             .current_dir(root()),
     )
 }
