@@ -14,6 +14,16 @@ use tests::hub::python;
 use tests::runners::repo_root;
 use tests::{CacheFixture, target_dir, zoo};
 
+/// One server at a time: each runs an mlx-lm worker, and on 2 cores three at once starve
+/// each other's requests.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn engine_python() -> PathBuf {
     std::env::var_os("MLXK_TEST_ENGINE_PYTHON").map_or_else(
         || repo_root().join(".venv-reference/bin/python"),
@@ -150,6 +160,7 @@ impl Drop for Served {
 
 #[test]
 fn the_openai_client_gets_answers_streamed_and_not() {
+    let _serial = serial();
     let s = Served::start();
     let (status, head, body) = s.http("GET", "/health", "");
     assert_eq!(status, 200);
@@ -221,6 +232,7 @@ fn the_openai_client_gets_answers_streamed_and_not() {
 
 #[test]
 fn models_switch_a_dead_worker_is_replaced_and_requests_queue() {
+    let _serial = serial();
     let s = Served::start();
     let a = s.client("org/tiny-llama", &["chat"]);
     let b = s.client("tiny-ws", &["chat"]);
@@ -265,6 +277,7 @@ fn models_switch_a_dead_worker_is_replaced_and_requests_queue() {
 
 #[test]
 fn sigterm_leaves_no_worker_and_frees_the_port() {
+    let _serial = serial();
     let mut s = Served::start();
     s.client("org/tiny-llama", &["chat"]);
     let workers = s.workers();

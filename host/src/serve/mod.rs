@@ -36,6 +36,9 @@ struct State {
     engine: Engine,
     settings: Settings,
     worker: Mutex<Option<Worker>>,
+    /// The guest's recent answers by model name: a burst of requests resolves a name once,
+    /// and one guest runs at a time.
+    plans: Mutex<std::collections::HashMap<String, (std::time::Instant, RunPlanCached)>>,
     next_id: AtomicU64,
 }
 
@@ -78,6 +81,7 @@ pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), Stri
         engine,
         settings,
         worker: Mutex::new(None),
+        plans: Mutex::new(std::collections::HashMap::new()),
         next_id: AtomicU64::new(1),
     });
     if let Some(model) = state.settings.preload.clone()
@@ -103,7 +107,25 @@ pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), Stri
     Ok(())
 }
 
+/// How long a resolved name is reused (a pull or rm shows up after this).
+const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+type RunPlanCached = core_wasm::commands::run::RunPlan;
+
 impl State {
+    fn plan(&self, model: &str) -> Result<RunPlanCached, (u16, String, String)> {
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, plan)) = plans.get(model)
+            && at.elapsed() < PLAN_TTL
+        {
+            return Ok(plan.clone());
+        }
+        let plan = crate::commands::run::plan_quiet(&self.ctx, model)
+            .map_err(|m| (500, "internal_error".to_owned(), m))?;
+        plans.insert(model.to_owned(), (std::time::Instant::now(), plan.clone()));
+        Ok(plan)
+    }
+
     fn request_id(&self) -> String {
         format!("req-{:08x}", self.next_id.fetch_add(1, Ordering::Relaxed))
     }
@@ -112,8 +134,7 @@ impl State {
     /// Errors are (status, type, message).
     fn ensure(&self, model: &str) -> Result<(String, Option<u64>), (u16, String, String)> {
         use core_wasm::commands::run::RunPlan;
-        let plan = crate::commands::run::plan_quiet(&self.ctx, model)
-            .map_err(|m| (500, "internal_error".to_owned(), m))?;
+        let plan = self.plan(model)?;
         let (path, context_length) = match plan {
             RunPlan::Run {
                 path,
