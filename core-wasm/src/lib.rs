@@ -15,6 +15,7 @@ pub mod classify;
 pub mod commands;
 pub mod diagnostics;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fetch;
 pub mod fs;

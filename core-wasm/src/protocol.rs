@@ -232,6 +232,8 @@ pub struct VersionData {
     pub json_api_spec_version: &'static str,
     /// Host facts (`null`).
     pub system: System,
+    /// The host's inference engine (`null` without one). Not in the reference.
+    pub engine: Option<crate::engine::EngineInfo>,
 }
 
 /// One model's line in `health` (reference §1.5).

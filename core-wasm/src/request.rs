@@ -22,6 +22,8 @@ pub struct Request {
     pub target: Option<crate::workspace::target::TargetMount>,
     /// `MLXK_WORKSPACE_HOME`, as the host mounted it, if any.
     pub home: Option<String>,
+    /// The host's inference engine, if it said (for `--version`).
+    pub engine: Option<crate::engine::EngineInfo>,
     /// What to run.
     pub command: Command,
 }
@@ -175,6 +177,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let workspace = crate::workspace::mount::extract(&mut args)?;
     let target = crate::workspace::target::extract(&mut args)?;
     let home = crate::workspace::home::extract(&mut args);
+    let engine = crate::engine::extract(&mut args);
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -263,6 +266,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         workspace,
         target,
         home,
+        engine,
         command,
     })
 }

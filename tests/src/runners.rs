@@ -82,6 +82,9 @@ fn command(name: &str) -> Command {
     }
     // No token file of the machine's user either.
     cmd.env("HF_TOKEN_PATH", "/nonexistent/mlxk-test-token");
+    // No engine unless a test names one: `--version --json` must not depend on the
+    // machine's python3.
+    cmd.env("MLXK_PYTHON", "/nonexistent/mlxk-test-python");
     cmd.env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"));
     cmd
 }

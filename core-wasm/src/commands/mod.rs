@@ -65,6 +65,6 @@ pub fn dispatch(
         Command::Show(args) => show::run(args, fs, ws, home, now),
         Command::Rm(args) => rm::run(args, fs, ws, home),
         Command::Pull(args) => pull::run(args, fs),
-        Command::Version => version::run(&req.program),
+        Command::Version => version::run(&req.program, req.engine.clone()),
     }
 }

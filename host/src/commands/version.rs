@@ -1,16 +1,32 @@
 //! `mlxk --version`: answered by the guest, so both runtimes report the same document.
+//! With `--json` the host first looks for its engine (a Python start, tens of ms) and
+//! tells the guest what it found; the human line stays the reference's `mlxk <version>`.
 
 use core_wasm::protocol::CommandName;
 
-use super::{Access, Context, ExitStatus, Work, run_guest};
+use super::{Access, Context, ExitStatus, Sandbox, Work, capture_in, report_failure};
+use crate::{engine, printer};
 
 /// Prints the version; the guest gets no filesystem for it.
 pub fn run(ctx: &Context) -> ExitStatus {
-    run_guest(
-        ctx,
-        CommandName::Version,
-        vec!["--version".into()],
-        Access::None,
-        Work::Quick,
-    )
+    let mut sandbox = Sandbox::for_cache(ctx, Access::None);
+    if ctx.json
+        && let Ok(found) = engine::discover(|k| std::env::var(k).ok())
+    {
+        sandbox.options.push(core_wasm::engine::to_arg(
+            &found.version,
+            &found.python.to_string_lossy(),
+        ));
+    }
+    match capture_in(ctx, &sandbox, vec!["--version".into()], Work::Quick) {
+        Ok(out) => {
+            printer::stderr(&out.stderr);
+            printer::stdout(&out.stdout);
+            ExitStatus::from_code(out.code)
+        }
+        Err(failure) => {
+            report_failure(ctx, CommandName::Version, &failure);
+            ExitStatus::Failure
+        }
+    }
 }
