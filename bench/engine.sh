@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of inference: `mlxk run` against mlx-lm's own `mlx_lm.generate`,
-# and a warm request through `mlxk serve` against one through `mlx_lm.server`, on the same
-# tiny Llama (built by tests/engine/tiny_llama.py). Both sides run the same mlx-lm; what is
-# measured is our overhead over it.
+# and a warm streamed request through `mlxk serve` against one through `mlx_lm.server`.
+# Both sides run the same mlx-lm on the same model; what is measured is our overhead over
+# it: time to first token and tokens per second, read from each side's stream
+# (bench/stream.py). Two models built by tests/engine/tiny_llama.py: the tiny one of the
+# tests (hidden 64, 2 layers: thousands of tokens/s, so per-token overhead shows most) and
+# a small one (hidden 512, 8 layers, 4-bit) closer to a real model's pace.
 #
 #   bash bench/engine.sh            # after `cargo xtask build`; uses .venv-reference's Python
 #
@@ -18,44 +21,28 @@ RUNS=${RUNS:-5}
 OUT=$ROOT/bench/out/engine
 rm -rf "$OUT" && mkdir -p "$OUT/hub"
 "$PYTHON" "$ROOT/tests/engine/tiny_llama.py" "$OUT/tiny" --quantize >/dev/null
+"$PYTHON" "$ROOT/tests/engine/tiny_llama.py" "$OUT/small" --quantize --hidden 512 --layers 8 >/dev/null
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
-
-run_ours() {
-  MLXK_PYTHON=$PYTHON "$MLXK" run "$OUT/tiny" "hello world" --max-tokens "$TOKENS" \
-    --temperature 0 --no-stream --cache-dir "$OUT/hub" >/dev/null 2>&1
-}
-run_theirs() {
-  "$PYTHON" -m mlx_lm generate --model "$OUT/tiny" --prompt "hello world" \
-    --max-tokens "$TOKENS" --temp 0 >/dev/null 2>&1
-}
-for side in ours theirs; do
-  for _ in $(seq "$RUNS"); do
-    t0=$(now); "run_$side"; t1=$(now)
-    echo "$t1 - $t0" | bc
-  done | median >"$OUT/run-$side"
+for model in tiny small; do
+  "$PYTHON" "$ROOT/bench/stream.py" "$OUT/$model" --mlxk "$MLXK" --python "$PYTHON" \
+    --cache "$OUT/hub" --tokens "$TOKENS" --runs "$RUNS" >"$OUT/$model.jsonl"
 done
 
-# Warm requests: each server loads the model on a first request, then is timed.
-request() {
-  curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$1/v1/chat/completions" \
-    -H 'Content-Type: application/json' \
-    -d "{\"model\": \"$2\", \"messages\": [{\"role\": \"user\", \"content\": \"hello world\"}], \"max_tokens\": $TOKENS, \"temperature\": 0}"
-}
-wait_port() { for _ in $(seq 100); do curl -s "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.2; done; }
-MLXK_PYTHON=$PYTHON "$MLXK" serve --port 18801 --cache-dir "$OUT/hub" 2>/dev/null &
-OURS=$!
-"$PYTHON" -m mlx_lm server --model "$OUT/tiny" --port 18802 >/dev/null 2>&1 &
-THEIRS=$!
-trap 'kill $OURS $THEIRS 2>/dev/null' EXIT
-wait_port 18801; wait_port 18802
-request 18801 "$OUT/tiny" >/dev/null; request 18802 "$OUT/tiny" >/dev/null
-for _ in $(seq "$RUNS"); do request 18801 "$OUT/tiny"; done | median >"$OUT/serve-ours"
-for _ in $(seq "$RUNS"); do request 18802 "$OUT/tiny"; done | median >"$OUT/serve-theirs"
-
-printf '%-34s %10s %10s %8s\n' "median of $RUNS, $TOKENS tokens" mlxk mlx-lm ratio
-for k in run serve; do
-  o=$(cat "$OUT/$k-ours"); t=$(cat "$OUT/$k-theirs")
-  printf '%-34s %9.3fs %9.3fs %7.2fx\n' "$k" "$o" "$t" "$(echo "$o / $t" | bc -l)"
-done
+"$PYTHON" - "$OUT" "$RUNS" "$TOKENS" <<'PY'
+import json, sys
+from pathlib import Path
+out, runs, tokens = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+print(f"median of {runs}, {tokens} greedy tokens; ttft = time to first token")
+print(f"{'model':6} {'pair':24} {'ttft mlxk':>10} {'ttft mlx-lm':>12} {'delta':>9} "
+      f"{'tok/s mlxk':>11} {'tok/s mlx-lm':>13} {'ratio':>6}")
+for model in ("tiny", "small"):
+    sides = {}
+    for line in (out / f"{model}.jsonl").read_text().splitlines():
+        d = json.loads(line)
+        sides[d["side"]] = d
+    for ours, theirs in (("run", "generate"), ("serve", "server")):
+        o, t = sides[ours], sides[theirs]
+        print(f"{model:6} {ours + ' vs ' + theirs:24} {o['ttft_s']:9.3f}s {t['ttft_s']:11.3f}s "
+              f"{(o['ttft_s'] - t['ttft_s']) * 1000:+7.0f}ms {o['tokens_per_s']:11.1f} "
+              f"{t['tokens_per_s']:13.1f} {o['tokens_per_s'] / t['tokens_per_s']:6.2f}")
+PY

@@ -1,14 +1,15 @@
 """Builds a tiny, functional Llama for the engine tests with mlx-lm's own model classes.
 
-Usage: python tiny_llama.py OUT_DIR [--quantize]
+Usage: python tiny_llama.py OUT_DIR [--quantize] [--hidden N] [--layers N]
 
 Random weights (seeded), 2 layers, hidden size 64, a 96-word WordLevel tokenizer with a
 chat template, saved as mlx-lm saves a model (config.json, model.safetensors, tokenizer
-files). With --quantize it is quantized to 4 bits (group size 32) by mlx-lm.
+files). With --quantize it is quantized to 4 bits (group size 32) by mlx-lm. --hidden and
+--layers make a bigger one for the benchmark (heads of 16 dimensions, an MLP twice as wide).
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import mlx.core as mx
@@ -26,7 +27,7 @@ WORDS = (
 ).split()
 
 
-def main(out: Path, quantize: bool) -> None:
+def main(out: Path, quantize: bool, hidden: int = 64, layers: int = 2) -> None:
     out.mkdir(parents=True, exist_ok=True)
     special = ["<unk>", "<s>", "</s>"]
     vocab = {t: i for i, t in enumerate(special + WORDS)}
@@ -48,11 +49,11 @@ def main(out: Path, quantize: bool) -> None:
     config = {
         "model_type": "llama",
         "architectures": ["LlamaForCausalLM"],
-        "hidden_size": 64,
-        "num_hidden_layers": 2,
-        "intermediate_size": 128,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "intermediate_size": 2 * hidden,
+        "num_attention_heads": hidden // 16,
+        "num_key_value_heads": max(1, hidden // 32),
         "rms_norm_eps": 1e-5,
         "vocab_size": len(vocab),
         "max_position_embeddings": 256,
@@ -78,4 +79,10 @@ def main(out: Path, quantize: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), "--quantize" in sys.argv[2:])
+    cli = argparse.ArgumentParser()
+    cli.add_argument("out", type=Path)
+    cli.add_argument("--quantize", action="store_true")
+    cli.add_argument("--hidden", type=int, default=64)
+    cli.add_argument("--layers", type=int, default=2)
+    a = cli.parse_args()
+    main(a.out, a.quantize, a.hidden, a.layers)

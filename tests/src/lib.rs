@@ -2,6 +2,7 @@
 //! put one command line through every runtime (the native library, the `mlxk` binary
 //! under wasmtime, and the npm package under Node).
 
+pub mod engine;
 pub mod fixture;
 pub mod hub;
 pub mod locks;

@@ -7,37 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tests::runners::{cli_in, repo_root};
+use tests::engine::{cache_model, cache_pytorch, python, tiny_llama};
+use tests::runners::cli_in;
 use tests::schema::assert_valid;
 use tests::{CacheFixture, Run, zoo};
-
-/// A Python with mlx-lm: `MLXK_TEST_ENGINE_PYTHON`, else the reference venv's (mlx-knife
-/// 2.0.8 brings mlx-lm and mlx[cpu]).
-fn engine_python() -> PathBuf {
-    let path = std::env::var_os("MLXK_TEST_ENGINE_PYTHON").map_or_else(
-        || repo_root().join(".venv-reference/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo xtask test` creates the venv with mlx-lm",
-        path.display()
-    );
-    path
-}
-
-/// The tiny Llama (4-bit, group size 32), built into `dir` by mlx-lm itself.
-fn tiny_llama(dir: &Path) -> PathBuf {
-    let out = dir.join("tiny");
-    let st = Command::new(engine_python())
-        .arg(repo_root().join("tests/engine/tiny_llama.py"))
-        .arg(&out)
-        .arg("--quantize")
-        .status()
-        .unwrap();
-    assert!(st.success(), "tiny_llama.py failed");
-    out
-}
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -49,24 +22,13 @@ impl World {
     fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = fs::canonicalize(tmp.path()).unwrap();
-        let model = tiny_llama(&dir);
+        let model = tiny_llama(&dir.join("tiny"), true);
         let cache = CacheFixture::new();
         // The same model in the cache, and a second copy (for an ambiguous name).
         for repo in ["org/tiny-llama", "org/tiny-llama-copy"] {
-            let snap = cache.model(repo).git_ref("main", zoo::A).snapshot(zoo::A);
-            for e in fs::read_dir(&model).unwrap() {
-                let e = e.unwrap();
-                snap.file(e.file_name().to_str().unwrap(), fs::read(e.path()).unwrap());
-            }
+            cache_model(&cache, repo, &model);
         }
-        cache
-            .model("org/pytorch")
-            .git_ref("main", zoo::A)
-            .snapshot(zoo::A)
-            .file("config.json", zoo::cfg("llama"))
-            .file("pytorch_model.bin", vec![1u8; 64])
-            .file("tokenizer.json", "{}")
-            .file("tokenizer_config.json", "{}");
+        cache_pytorch(&cache, "org/pytorch");
         cache
             .model("org/broken")
             .git_ref("main", zoo::A)
@@ -96,7 +58,7 @@ impl World {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        self.run_env(args, &engine_python())
+        self.run_env(args, &python())
     }
 
     fn json(&self, args: &[&str]) -> (i32, Value) {
@@ -241,7 +203,7 @@ fn a_chat_on_stdin_keeps_its_history() {
         ])
         .arg(w.cache.path())
         .current_dir(&w.dir)
-        .env("MLXK_PYTHON", engine_python())
+        .env("MLXK_PYTHON", python())
         .env(
             "MLXK_MODULE_CACHE",
             tests::target_dir().join("test-module-cache"),
@@ -272,15 +234,9 @@ fn a_chat_on_stdin_keeps_its_history() {
 fn convert_quantize_writes_a_managed_workspace_that_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fs::canonicalize(tmp.path()).unwrap();
-    let fp16 = dir.join("fp16");
-    let st = Command::new(engine_python())
-        .arg(repo_root().join("tests/engine/tiny_llama.py"))
-        .arg(&fp16)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let fp16 = tiny_llama(&dir.join("fp16"), false);
     let cache = CacheFixture::new();
-    let python = engine_python();
+    let python = python();
     let env = [("MLXK_PYTHON", python.as_path())];
     let run = cli_in(
         Some(&dir),
@@ -400,4 +356,249 @@ fn convert_quantize_writes_a_managed_workspace_that_runs() {
     );
     assert_eq!(run.json()["error"]["type"], "UntrustedModelCodeError");
     assert!(!dir.join("e4").exists());
+}
+
+#[test]
+fn version_json_names_the_engine_it_would_run() {
+    let python = python();
+    let expected = Command::new(&python)
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('mlx-lm'))",
+        ])
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    let run = tests::runners::cli_with(
+        "mlxk",
+        &["--version", "--json"],
+        None,
+        &[("MLXK_PYTHON", python.as_path())],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr_text());
+    let v = run.json();
+    assert_valid(&v);
+    assert_eq!(
+        v["data"]["engine"],
+        serde_json::json!({
+            "name": "mlx-lm",
+            "version": expected.trim(),
+            "python": python.to_str().unwrap(),
+        })
+    );
+    // The human line stays the reference's.
+    let run = tests::runners::cli_with(
+        "mlxk",
+        &["--version"],
+        None,
+        &[("MLXK_PYTHON", python.as_path())],
+    );
+    assert_eq!(
+        run.stdout_text(),
+        format!("mlxk {}\n", v["data"]["cli_version"].as_str().unwrap())
+    );
+    // No engine: null, as the npm package answers.
+    let run = tests::runners::cli_with(
+        "mlxk",
+        &["--version", "--json"],
+        None,
+        &[("MLXK_PYTHON", Path::new("/nonexistent/python3"))],
+    );
+    assert_eq!(run.json()["data"]["engine"], Value::Null);
+}
+
+/// The tiny model with a context window of a million tokens, as `./long`.
+fn endless(w: &World) -> &'static str {
+    tests::engine::endless(&w.dir.join("tiny"), &w.dir.join("long"));
+    "./long"
+}
+
+/// `mlxk run <args>` in the world, stdin and stdout piped; stdout is collected by a thread
+/// that says when the first bytes came.
+struct Running {
+    child: std::process::Child,
+    first: std::sync::mpsc::Receiver<()>,
+    out: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Running {
+    fn start(w: &World, args: &[&str]) -> Self {
+        let mut child = Command::new(tests::target_dir().join("release/mlxk"))
+            .arg("run")
+            .args(args)
+            .arg("--cache-dir")
+            .arg(w.cache.path())
+            .current_dir(&w.dir)
+            .env("MLXK_PYTHON", python())
+            .env(
+                "MLXK_MODULE_CACHE",
+                tests::target_dir().join("test-module-cache"),
+            )
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, first) = std::sync::mpsc::channel();
+        let out = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut all = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                all.extend_from_slice(&buf[..n]);
+                let _ = tx.send(());
+            }
+            all
+        });
+        Self { child, first, out }
+    }
+
+    /// Waits for output, then sends SIGINT as a terminal's Ctrl-C would reach us.
+    fn interrupt_once_streaming(&self) {
+        self.first
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the model started answering");
+        while self.first.try_recv().is_ok() {}
+        // The worker is our only child; its pid is checked after we are gone.
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn children(&self) -> Vec<u32> {
+        let pid = self.child.id();
+        fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect()
+    }
+
+    fn finish(mut self) -> (i32, String, String) {
+        let code = wait_at_most(&mut self.child, 60);
+        let mut stderr = String::new();
+        use std::io::Read;
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let out = String::from_utf8(self.out.join().unwrap()).unwrap();
+        (code, out, stderr)
+    }
+}
+
+fn wait_at_most(child: &mut std::process::Child, seconds: u64) -> i32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Gone, or a zombie nobody has reaped yet (it no longer runs).
+fn gone(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn ctrl_c_stops_the_generation_and_leaves_no_engine() {
+    let w = World::new();
+    let model = endless(&w);
+    // One prompt: the text so far and a newline, exit 130, the worker gone.
+    let run = Running::start(
+        &w,
+        &[
+            model,
+            "hello world",
+            "--max-tokens",
+            "1000000",
+            "--temperature",
+            "0",
+        ],
+    );
+    run.interrupt_once_streaming();
+    let workers = run.children();
+    assert_eq!(workers.len(), 1, "one worker: {workers:?}");
+    let (code, out, err) = run.finish();
+    assert_eq!(code, 130, "{err}");
+    assert!(out.len() > 1 && out.ends_with('\n'), "{out:?}");
+    assert!(
+        !err.contains("Traceback") && !err.contains("KeyboardInterrupt"),
+        "{err}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(gone(workers[0]), "the worker outlived us");
+
+    // JSON: the stable type, exit 130.
+    let run = Running::start(
+        &w,
+        &[
+            model,
+            "hello world",
+            "--max-tokens",
+            "1000000",
+            "--temperature",
+            "0",
+            "--json",
+        ],
+    );
+    // Nothing streams in JSON mode: interrupt once the engine has started (while it loads
+    // or generates, the answer is the same).
+    for _ in 0..600 {
+        if run.children().len() == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    Command::new("kill")
+        .args(["-INT", &run.child.id().to_string()])
+        .status()
+        .unwrap();
+    let (code, out, err) = run.finish();
+    assert_eq!(code, 130, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out:?} {err}"));
+    assert_valid(&v);
+    assert_eq!(v["error"]["type"], "interrupted");
+
+    // A chat: Ctrl-C ends the answer, not the chat; the next line is answered.
+    let mut run = Running::start(
+        &w,
+        &[model, "--max-tokens", "1000000", "--temperature", "0"],
+    );
+    let mut stdin = run.child.stdin.take().unwrap();
+    use std::io::Write;
+    stdin.write_all(b"hello world\n").unwrap();
+    stdin.flush().unwrap();
+    run.interrupt_once_streaming();
+    // The answer ends and the chat waits for the next line; what streamed is drained.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    while run.first.try_recv().is_ok() {}
+    stdin.write_all(b"the tiny model\n").unwrap();
+    stdin.flush().unwrap();
+    run.interrupt_once_streaming();
+    drop(stdin);
+    let (code, out, err) = run.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "two answers: {out:?}");
 }

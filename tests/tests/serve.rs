@@ -5,14 +5,15 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tests::engine::{cache_model, cache_pytorch, tiny_llama};
 use tests::hub::python;
 use tests::runners::repo_root;
-use tests::{CacheFixture, target_dir, zoo};
+use tests::{CacheFixture, target_dir};
 
 /// One server at a time: each runs an mlx-lm worker, and on 2 cores three at once starve
 /// each other's requests.
@@ -22,25 +23,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn engine_python() -> PathBuf {
-    std::env::var_os("MLXK_TEST_ENGINE_PYTHON").map_or_else(
-        || repo_root().join(".venv-reference/bin/python"),
-        PathBuf::from,
-    )
-}
-
-fn tiny_llama(dir: &Path) -> PathBuf {
-    let out = dir.join("tiny-build");
-    let st = Command::new(engine_python())
-        .arg(repo_root().join("tests/engine/tiny_llama.py"))
-        .arg(&out)
-        .arg("--quantize")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    out
 }
 
 /// A server with the tiny Llama in the cache (twice) and in the workspace home.
@@ -55,28 +37,20 @@ impl Served {
     fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = fs::canonicalize(tmp.path()).unwrap();
-        let model = tiny_llama(&dir);
+        let model = tiny_llama(&dir.join("tiny-build"), true);
         let cache = CacheFixture::new();
         for repo in ["org/tiny-llama", "org/other-llama"] {
-            let snap = cache.model(repo).git_ref("main", zoo::A).snapshot(zoo::A);
-            for e in fs::read_dir(&model).unwrap() {
-                let e = e.unwrap();
-                snap.file(e.file_name().to_str().unwrap(), fs::read(e.path()).unwrap());
-            }
+            cache_model(&cache, repo, &model);
         }
-        cache
-            .model("org/pytorch")
-            .git_ref("main", zoo::A)
-            .snapshot(zoo::A)
-            .file("config.json", zoo::cfg("llama"))
-            .file("pytorch_model.bin", vec![1u8; 64]);
+        cache_pytorch(&cache, "org/pytorch");
         let home = dir.join("home");
         fs::create_dir_all(&home).unwrap();
+        tests::engine::endless(&model, &home.join("long-ws"));
         fs::rename(&model, home.join("tiny-ws")).unwrap();
         let mut child = Command::new(target_dir().join("release/mlxk"))
             .args(["serve", "--port", "0", "--cache-dir"])
             .arg(cache.path())
-            .env("MLXK_PYTHON", engine_python())
+            .env("MLXK_PYTHON", tests::engine::python())
             .env("MLXK_WORKSPACE_HOME", &home)
             .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
             .stdout(Stdio::null())
@@ -185,12 +159,23 @@ fn the_openai_client_gets_answers_streamed_and_not() {
     assert_eq!(
         ids,
         [
+            ("long-ws".to_owned(), "workspace".to_owned()),
             ("org/other-llama".to_owned(), "mlx-knife-2.0".to_owned()),
             ("org/tiny-llama".to_owned(), "mlx-knife-2.0".to_owned()),
             ("tiny-ws".to_owned(), "workspace".to_owned()),
         ]
     );
-    assert_eq!(v["data"][0]["context_length"], 256);
+    let context = |id: &str| {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["context_length"]
+            .clone()
+    };
+    assert_eq!(context("org/tiny-llama"), 256);
+    assert_eq!(context("long-ws"), 1_000_000);
 
     let chat = s.client("org/tiny-llama", &["chat"]);
     assert_eq!(chat["finish_reason"], "length");
@@ -299,4 +284,54 @@ fn sigterm_leaves_no_worker_and_frees_the_port() {
         "the worker outlived the server: {stat}"
     );
     std::net::TcpListener::bind(&addr).expect("the port is free again");
+}
+
+#[test]
+fn a_client_that_goes_away_stops_its_generation() {
+    let _serial = serial();
+    let s = Served::start();
+    // A streamed request that would run for a million tokens: read a few events, hang up.
+    let mut stream = TcpStream::connect(s.addr()).unwrap();
+    let body = r#"{"model": "long-ws", "stream": true, "max_tokens": 1000000, "temperature": 0, "messages": [{"role": "user", "content": "hello world"}]}"#;
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    while line != "\r\n" {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "no head");
+        if line.to_ascii_lowercase().starts_with("transfer-encoding") {
+            assert_eq!(line.trim(), "Transfer-Encoding: chunked");
+        }
+    }
+    // Each event is its own HTTP chunk, sent as it is made (not collected into a buffer).
+    for _ in 0..5 {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let size = usize::from_str_radix(line.trim(), 16).unwrap();
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).unwrap();
+        let event = String::from_utf8(chunk).unwrap();
+        assert!(
+            event.starts_with("data: {")
+                && event.ends_with("\n\n\r\n")
+                && event.matches("data: ").count() == 1,
+            "one event per chunk: {event:?}"
+        );
+    }
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    drop((reader, stream));
+    // The engine is free again long before a million tokens (minutes at this model's pace).
+    let started = Instant::now();
+    let next = s.client("org/tiny-llama", &["chat"]);
+    assert_eq!(next["finish_reason"], "length", "{next}");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "the abandoned generation kept the engine for {:?}",
+        started.elapsed()
+    );
 }

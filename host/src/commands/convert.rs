@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
         }
     };
     let target_dir = match serde_json::from_slice::<ConvertPlan>(&out.stdout) {
-        Ok(ConvertPlan::Write { target_dir, .. }) => target_dir,
+        Ok(ConvertPlan::Write { target_dir }) => target_dir,
         Ok(ConvertPlan::Reply { data, error }) => {
             if ctx.json {
                 let env = Envelope::failure(Some(CommandName::Convert), error, to_value(data));

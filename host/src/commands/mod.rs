@@ -30,6 +30,8 @@ pub enum ExitStatus {
     Failure,
     /// Exit 2: usage error.
     Usage,
+    /// Exit 130: Ctrl-C.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -49,6 +51,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::Failure => Self::from(1),
             ExitStatus::Usage => Self::from(2),
+            ExitStatus::Interrupted => Self::from(crate::engine::interrupt::EXIT_CODE),
         }
     }
 }

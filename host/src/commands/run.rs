@@ -10,7 +10,11 @@ use serde_json::{Value, json};
 
 use super::{Access, Context, ExitStatus, Work, capture_guest, report_failure};
 use crate::cli::RunArgs;
+use crate::engine::interrupt::Interrupts;
 use crate::engine::{self, EngineError, Generate, Worker};
+
+/// The finish reason of a generation Ctrl-C stopped (worker.py).
+const INTERRUPTED: &str = "interrupted";
 use crate::printer;
 
 fn fail(ctx: &Context, error: ErrorBody) -> ExitStatus {
@@ -23,37 +27,37 @@ fn fail(ctx: &Context, error: ErrorBody) -> ExitStatus {
     ExitStatus::Failure
 }
 
-/// Asks the guest which folder to run.
-pub fn plan(ctx: &Context, model: &str) -> Result<RunPlan, ExitStatus> {
-    let quiet = Context {
-        json: false,
-        ..ctx.clone()
-    };
-    let argv = vec![
-        "run".to_owned(),
-        "--plan".to_owned(),
-        "--".to_owned(),
-        model.to_owned(),
-    ];
-    let out = match capture_guest(&quiet, argv, Access::ReadCache, Work::Quick) {
-        Ok(out) => out,
-        Err(f) => {
-            report_failure(ctx, CommandName::Run, &f);
-            return Err(ExitStatus::Failure);
+/// Why the guest gave no plan.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The sandbox failed (reported like any guest failure).
+    Guest(crate::runtime::GuestFailure),
+    /// The guest answered something that is not a plan.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Guest(g) => write!(f, "{g}"),
+            Self::Unreadable(m) => f.write_str(m),
         }
-    };
-    serde_json::from_slice(&out.stdout).map_err(|e| {
-        let body = EngineError::Failed(format!(
-            "the core's run plan is unreadable ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-        .to_body();
-        fail(ctx, body)
+    }
+}
+
+/// Asks the guest which folder to run; a failure is reported (as `ctx` wants it).
+pub fn plan(ctx: &Context, model: &str) -> Result<RunPlan, ExitStatus> {
+    plan_quiet(ctx, model).map_err(|e| match e {
+        PlanError::Guest(f) => {
+            report_failure(ctx, CommandName::Run, &f);
+            ExitStatus::Failure
+        }
+        PlanError::Unreadable(m) => fail(ctx, EngineError::Failed(m).to_body()),
     })
 }
 
 /// [`plan`] without printing anything: the plan, or why there is none.
-pub fn plan_quiet(ctx: &Context, model: &str) -> Result<RunPlan, String> {
+pub fn plan_quiet(ctx: &Context, model: &str) -> Result<RunPlan, PlanError> {
     let quiet = Context {
         json: false,
         ..ctx.clone()
@@ -65,12 +69,12 @@ pub fn plan_quiet(ctx: &Context, model: &str) -> Result<RunPlan, String> {
         model.to_owned(),
     ];
     let out =
-        capture_guest(&quiet, argv, Access::ReadCache, Work::Quick).map_err(|f| f.to_string())?;
+        capture_guest(&quiet, argv, Access::ReadCache, Work::Quick).map_err(PlanError::Guest)?;
     serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
+        PlanError::Unreadable(format!(
             "the core's run plan is unreadable ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
-        )
+        ))
     })
 }
 
@@ -107,7 +111,21 @@ pub fn run(ctx: &Context, args: &RunArgs) -> ExitStatus {
         Ok(e) => e,
         Err(e) => return fail(ctx, e.to_body()),
     };
+    let json = ctx.json;
+    let interrupts = Interrupts::install(move || {
+        if json {
+            let env = Envelope::failure(
+                Some(CommandName::Run),
+                EngineError::Interrupted.to_body(),
+                Value::Null,
+            );
+            printer::stdout(&core_wasm::json::to_python_json(&env));
+        } else {
+            printer::stderr(b"\n");
+        }
+    });
     let mut worker = match Worker::spawn(&engine)
+        .inspect(|w| interrupts.watch(w.pid()))
         .and_then(|mut w| w.load(std::path::Path::new(&path)).map(|()| w))
     {
         Ok(w) => w,
@@ -123,9 +141,32 @@ pub fn run(ctx: &Context, args: &RunArgs) -> ExitStatus {
             .filter(|r| (*r - 1.0).abs() > f64::EPSILON),
         ..Generate::default()
     };
+    let mut session = Session {
+        worker: &mut worker,
+        interrupts: &interrupts,
+    };
     match prompt {
-        Some(p) => once(ctx, args, &mut worker, base, p),
-        None => chat(args, &mut worker, base),
+        Some(p) => once(ctx, args, &mut session, base, p),
+        None => chat(args, &mut session, base),
+    }
+}
+
+/// The loaded worker, and what Ctrl-C does to it.
+struct Session<'a> {
+    worker: &'a mut Worker,
+    interrupts: &'a Interrupts,
+}
+
+impl Session<'_> {
+    /// Generates with Ctrl-C stopping the generation (the text so far is kept).
+    fn generate(
+        &mut self,
+        req: &Generate,
+        on_token: Option<&mut dyn FnMut(&str) -> bool>,
+    ) -> Result<engine::Generated, EngineError> {
+        let worker = &mut *self.worker;
+        self.interrupts
+            .generating(|| worker.generate(req, on_token))
     }
 }
 
@@ -143,14 +184,18 @@ fn request(base: &Generate, history: &[Value], prompt: &str) -> Generate {
 fn once(
     ctx: &Context,
     args: &RunArgs,
-    worker: &mut Worker,
+    session: &mut Session<'_>,
     base: Generate,
     prompt: String,
 ) -> ExitStatus {
     let history = vec![json!({"role": "user", "content": prompt})];
     let req = request(&base, &history, &prompt);
     if ctx.json {
-        return match worker.generate(&req, None) {
+        return match session.generate(&req, None) {
+            Ok(done) if done.finish_reason == INTERRUPTED => {
+                fail(ctx, EngineError::Interrupted.to_body());
+                ExitStatus::Interrupted
+            }
             Ok(done) => {
                 let data = RunData {
                     model: args.model.clone(),
@@ -167,19 +212,31 @@ fn once(
             Err(e) => fail(ctx, e.to_body()),
         };
     }
+    // A reader that went away (`| head`) stops the generation; that is a quiet success,
+    // as for other tools that write to a pipe.
+    let mut closed = false;
     let result = if args.no_stream {
-        worker.generate(&req, None).inspect(|done| {
+        session.generate(&req, None).inspect(|done| {
             printer::stdout(done.text.as_bytes());
         })
     } else {
         let mut out = std::io::stdout();
         let mut print = |t: &str| {
-            let _ = out.write_all(t.as_bytes());
-            let _ = out.flush();
+            let ok = out
+                .write_all(t.as_bytes())
+                .and_then(|()| out.flush())
+                .is_ok();
+            closed |= !ok;
+            ok
         };
-        worker.generate(&req, Some(&mut print))
+        session.generate(&req, Some(&mut print))
     };
     match result {
+        Ok(_) if closed => ExitStatus::Success,
+        Ok(done) if done.finish_reason == INTERRUPTED => {
+            printer::stdout(b"\n");
+            ExitStatus::Interrupted
+        }
         Ok(done) => {
             printer::stdout(b"\n");
             cut_notice(&done, args.max_tokens);
@@ -214,10 +271,10 @@ fn cut_notice(done: &engine::Generated, asked: Option<u64>) {
 }
 
 /// An interactive chat on stdin: history kept, an empty line ignored, end of input ends.
-fn chat(args: &RunArgs, worker: &mut Worker, base: Generate) -> ExitStatus {
+fn chat(args: &RunArgs, session: &mut Session<'_>, base: Generate) -> ExitStatus {
     let tty = std::io::stdin().is_terminal();
     if tty {
-        printer::stderr(b"Chat with the model. Ctrl-D ends.\n");
+        printer::stderr(b"Chat with the model. Ctrl-C stops an answer, Ctrl-D ends.\n");
     }
     let mut history: Vec<Value> = Vec::new();
     let stdin = std::io::stdin();
@@ -236,15 +293,16 @@ fn chat(args: &RunArgs, worker: &mut Worker, base: Generate) -> ExitStatus {
         let req = request(&base, &history, &line);
         let mut out = std::io::stdout();
         let mut print = |t: &str| {
-            let _ = out.write_all(t.as_bytes());
-            let _ = out.flush();
+            out.write_all(t.as_bytes())
+                .and_then(|()| out.flush())
+                .is_ok()
         };
         let streamed = if args.no_stream {
             None
         } else {
-            Some(&mut print as &mut dyn FnMut(&str))
+            Some(&mut print as &mut dyn FnMut(&str) -> bool)
         };
-        match worker.generate(&req, streamed) {
+        match session.generate(&req, streamed) {
             Ok(done) => {
                 if args.no_stream {
                     printer::stdout(done.text.as_bytes());

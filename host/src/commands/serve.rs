@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> ExitStatus {
             Ok(core_wasm::commands::run::RunPlan::Reply { error }) => {
                 return fail(ctx, &error.kind, &error.message);
             }
-            Err(m) => return fail(ctx, "InternalError", &m),
+            Err(e) => return fail(ctx, "InternalError", &e.to_string()),
         }
     }
     let start = json!({

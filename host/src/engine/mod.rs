@@ -3,6 +3,7 @@
 //! about models (the guest resolves and gates them first).
 
 pub mod discover;
+pub mod interrupt;
 pub mod worker;
 
 pub use discover::{Engine, discover};
@@ -21,6 +22,9 @@ pub enum EngineError {
     /// The worker failed or died.
     #[error("{0}")]
     Failed(String),
+    /// Ctrl-C stopped the generation.
+    #[error("Generation interrupted")]
+    Interrupted,
 }
 
 impl EngineError {
@@ -29,6 +33,7 @@ impl EngineError {
         match self {
             Self::NotFound(_) => "engine_not_found",
             Self::Failed(_) => "execution_error",
+            Self::Interrupted => "interrupted",
         }
     }
 

@@ -13,6 +13,10 @@ reads JSON events back, one per line:
           "prompt_tokens": 5, "completion_tokens": 5, "max_tokens": 5}
   any failure -> {"id": n, "event": "error", "message": "..."}
 
+SIGINT during a generation stops it after the current token: "done" comes with
+finish_reason "interrupted" and the text so far. SIGINT at any other time is ignored (the
+host sends it only while it waits for a generation).
+
 First it says {"id": 0, "event": "ready", "version": "<mlx-lm's>"} (or an error when mlx_lm
 cannot be imported). It exits when stdin closes or its parent goes away, so it never
 outlives the host.
@@ -20,6 +24,7 @@ outlives the host.
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -44,6 +49,8 @@ def main():
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     try:
         import mlx_lm
@@ -89,7 +96,8 @@ def main():
                 sampler = make_sampler(temp=req.get("temperature", 0.7), top_p=req.get("top_p", 0.9))
                 penalty = req.get("repetition_penalty")
                 processors = make_logits_processors(repetition_penalty=penalty) if penalty else None
-                pieces, last = [], None
+                pieces, last, interrupted = [], None, False
+                stop.clear()
                 for r in stream_generate(
                     model, tokenizer, prompt=tokens, max_tokens=budget,
                     sampler=sampler, logits_processors=processors,
@@ -99,11 +107,15 @@ def main():
                         pieces.append(r.text)
                         if req.get("stream"):
                             emit(out, {"id": rid, "event": "token", "text": r.text})
+                    if stop.is_set():
+                        interrupted = True
+                        break
                 emit(out, {
                     "id": rid,
                     "event": "done",
                     "text": "".join(pieces),
-                    "finish_reason": (last.finish_reason if last else "length") or "stop",
+                    "finish_reason": "interrupted" if interrupted
+                    else (last.finish_reason if last else "length") or "stop",
                     "prompt_tokens": len(tokens),
                     "completion_tokens": last.generation_tokens if last else 0,
                     "max_tokens": budget,

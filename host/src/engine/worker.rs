@@ -3,6 +3,7 @@
 //! its own when its stdin closes or its parent goes away, so it never outlives us.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
@@ -71,6 +72,8 @@ impl Worker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own process group: the terminal's Ctrl-C is ours to forward (interrupt.rs).
+            .process_group(0)
             .spawn()
             .map_err(|e| EngineError::Failed(format!("Cannot start the engine: {e}")))?;
         let stdin = child.stdin.take().expect("piped");
@@ -90,6 +93,11 @@ impl Worker {
             ))),
             Err(e) => Err(e),
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.
@@ -148,11 +156,24 @@ impl Worker {
         Ok(())
     }
 
-    /// Generates; `on_token` gets each piece of text as it comes when given.
+    /// Asks a generation to stop after its current token (SIGINT; worker.py answers
+    /// `interrupted` with the text so far).
+    pub fn interrupt(&self) {
+        if let Some(pid) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+        }
+    }
+
+    /// Generates; `on_token` gets each piece of text as it comes when given, and returns
+    /// whether anyone still wants more (a closed pipe or a gone client does not: the
+    /// generation is interrupted rather than run to its budget).
     pub fn generate(
         &mut self,
         req: &Generate,
-        mut on_token: Option<&mut dyn FnMut(&str)>,
+        mut on_token: Option<&mut dyn FnMut(&str) -> bool>,
     ) -> Result<Generated, EngineError> {
         let mut body = json!({
             "op": "generate",
@@ -169,12 +190,17 @@ impl Worker {
             None => body["prompt"] = json!(req.prompt),
         }
         let id = self.send(body)?;
+        let mut wanted = true;
         loop {
             let v = self.event(id)?;
             match v["event"].as_str() {
                 Some("token") => {
-                    if let (Some(f), Some(t)) = (on_token.as_mut(), v["text"].as_str()) {
-                        f(t);
+                    if let (Some(f), Some(t)) = (on_token.as_mut(), v["text"].as_str())
+                        && wanted
+                        && !f(t)
+                    {
+                        wanted = false;
+                        self.interrupt();
                     }
                 }
                 Some("done") => {

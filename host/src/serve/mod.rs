@@ -5,10 +5,10 @@
 //! again if it died. Generation is one at a time (the worker's lock); requests queue.
 
 pub mod openai;
+pub mod stream;
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -121,7 +121,7 @@ impl State {
             return Ok(plan.clone());
         }
         let plan = crate::commands::run::plan_quiet(&self.ctx, model)
-            .map_err(|m| (500, "internal_error".to_owned(), m))?;
+            .map_err(|e| (500, "internal_error".to_owned(), e.to_string()))?;
         plans.insert(model.to_owned(), (std::time::Instant::now(), plan.clone()));
         Ok(plan)
     }
@@ -245,29 +245,15 @@ impl State {
             let _ = request.respond(response);
             return;
         }
-        // Server-sent events: the generation runs here, the response is written by a
-        // second thread as the chunks arrive.
-        let (tx, rx) = mpsc::channel::<Vec<u8>>();
-        let response = Response::new(
-            StatusCode(200),
-            vec![
-                header("Content-Type", "text/event-stream"),
-                header("Cache-Control", "no-cache"),
-                header("X-Request-ID", id),
-            ],
-            ChannelReader::new(rx),
-            None,
-            None,
-        );
-        let writer = std::thread::spawn(move || {
-            let _ = request.respond(response);
-        });
+        // Server-sent events, each sent as it comes.
+        let mut events = stream::EventStream::open(request, id);
         let model = parsed.model.clone();
         let first = openai::chunk(chat, id, created, &model, Some(""), None, true);
-        let _ = tx.send(openai::sse(&first));
+        events.send(&openai::sse(&first));
+        // A client that went away stops the generation (the engine is shared).
         let mut on_token = |t: &str| {
             let c = openai::chunk(chat, id, created, &model, Some(t), None, false);
-            let _ = tx.send(openai::sse(&c));
+            events.send(&openai::sse(&c))
         };
         match self.generate(&req, Some(&mut on_token)) {
             Ok(done) => {
@@ -280,22 +266,21 @@ impl State {
                     Some(&done.finish_reason),
                     false,
                 );
-                let _ = tx.send(openai::sse(&last));
+                events.send(&openai::sse(&last));
             }
             Err((_, kind, message)) => {
                 let e = json!({"error": {"type": kind, "message": message}});
-                let _ = tx.send(openai::sse(&e));
+                events.send(&openai::sse(&e));
             }
         }
-        let _ = tx.send(b"data: [DONE]\n\n".to_vec());
-        drop(tx);
-        let _ = writer.join();
+        events.send(b"data: [DONE]\n\n");
+        let _ = events.finish();
     }
 
     fn generate(
         &self,
         req: &Generate,
-        on_token: Option<&mut dyn FnMut(&str)>,
+        on_token: Option<&mut dyn FnMut(&str) -> bool>,
     ) -> Result<crate::engine::Generated, (u16, String, String)> {
         let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         let Some(w) = slot.as_mut() else {
@@ -320,39 +305,4 @@ impl State {
 
 fn engine_error(e: &EngineError) -> (u16, String, String) {
     (503, e.code().to_owned(), e.to_string())
-}
-
-/// A `Read` over chunks sent on a channel (ends when the sender is dropped).
-struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl ChannelReader {
-    fn new(rx: mpsc::Receiver<Vec<u8>>) -> Self {
-        Self {
-            rx,
-            buf: Vec::new(),
-            pos: 0,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(chunk) => {
-                    self.buf = chunk;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
 }

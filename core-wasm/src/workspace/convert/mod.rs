@@ -114,8 +114,6 @@ pub enum ConvertPlan {
     Write {
         /// The absolute target.
         target_dir: String,
-        /// A warning to carry into the answer (`--quantize` of a lower-bit source).
-        warning: Option<String>,
     },
 }
 
@@ -288,13 +286,7 @@ pub fn plan(
     cache_root: Option<&str>,
 ) -> ConvertPlan {
     match check(req, source, target, cache_root) {
-        Ok(target_dir) => ConvertPlan::Write {
-            warning: match (req.mode, source) {
-                (Mode::Quantize { bits, .. }, Some(s)) => precision_warning(&s.fs, bits),
-                _ => None,
-            },
-            target_dir,
-        },
+        Ok(target_dir) => ConvertPlan::Write { target_dir },
         Err(e) => ConvertPlan::Reply {
             data: Box::new(data_for(req)),
             error: e.to_body(),
