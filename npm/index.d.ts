@@ -263,6 +263,8 @@ export interface VersionData {
   json_api_spec_version: string;
   /** Always `null`: the core cannot ask the host for its memory (the original fills it on macOS only). */
   system: null;
+  /** The host's inference engine: always `null` here (the package has no engine; the CLI reports its mlx-lm). */
+  engine: null | { name: 'mlx-lm'; version: string; python: string };
 }
 
 /** Options every command takes. */
@@ -284,6 +286,14 @@ export interface CommonOptions {
    * `.code` = `error.type` and `.data` = the whole envelope. Default `false`.
    */
   throwOnError?: boolean;
+  /**
+   * Cancels the call: it rejects at once with an `Error` whose `name` is `'AbortError'` (`code`
+   * `'ABORT_ERR'`, `cause` the signal's reason). The core stops at its next file-system call;
+   * a removal in progress stops between two files, in its kill-safe order.
+   */
+  signal?: AbortSignal;
+  /** Cancels the call after this many milliseconds, as `signal` does (the message says it timed out). */
+  timeoutMs?: number;
 }
 
 /** Options of {@link list}. */
@@ -345,6 +355,10 @@ export interface RunOptions {
   workspaceHome?: string;
   /** See {@link HealthOptions.onProgress}. */
   onProgress?: (progress: AuditProgress) => void;
+  /** See {@link CommonOptions.signal}. */
+  signal?: AbortSignal;
+  /** See {@link CommonOptions.timeoutMs}. */
+  timeoutMs?: number;
 }
 
 /** The `mlxk_host_v1` import object core.wasm needs besides WASI (hashing, lock probes, progress). */
@@ -446,4 +460,6 @@ export function createHostImports(
   cacheDir: string,
   getMemory: () => { readonly buffer: ArrayBuffer },
   onProgress?: (progress: AuditProgress) => void,
+  /** Polled while hashing: once it returns true the hash stops (status 4, I/O error). */
+  stopped?: () => boolean,
 ): HostImports;

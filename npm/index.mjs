@@ -10,8 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const WASM_LOCATION = new URL('./core.wasm', import.meta.url); // esm-only
+const SELF_LOCATION = new URL(import.meta.url); // esm-only
 const loadBuiltin = createRequire(import.meta.url); // esm-only
 
 /** Status codes of the `mlxk_host_v1` imports (the ABI is documented in core-wasm's capability.rs). */
@@ -87,7 +89,13 @@ function loadModule() {
 const INVALID_OPTION = 'ERR_MLXK_INVALID_OPTION';
 
 /** Options every command function takes, with the type each must have. */
-const COMMON_OPTIONS = { cacheDir: 'string', workspaceHome: 'string', throwOnError: 'boolean' };
+const COMMON_OPTIONS = {
+  cacheDir: 'string',
+  workspaceHome: 'string',
+  throwOnError: 'boolean',
+  signal: 'AbortSignal',
+  timeoutMs: 'number',
+};
 
 /** Each function's options (besides the common ones). `model` is required where marked. */
 const OPTIONS = {
@@ -98,7 +106,13 @@ const OPTIONS = {
   version: {},
 };
 const REQUIRED = { show: ['model'], rm: ['model'] };
-const RUN_OPTIONS = { cacheDir: 'string', workspaceHome: 'string', onProgress: 'function' };
+const RUN_OPTIONS = {
+  cacheDir: 'string',
+  workspaceHome: 'string',
+  onProgress: 'function',
+  signal: 'AbortSignal',
+  timeoutMs: 'number',
+};
 
 function invalidOption(fn, message, option) {
   const error = new TypeError(`mlx-knife: ${fn}(): ${message}`);
@@ -135,6 +149,15 @@ function checkOptions(fn, options, spec) {
       throw invalidOption(fn, `unknown option '${name}'${hint}`, name);
     }
     const value = options[key];
+    if (spec[key] === 'AbortSignal') {
+      if (value !== undefined && !(value instanceof AbortSignal)) {
+        throw invalidOption(fn, `option '${key}' must be an AbortSignal`, key);
+      }
+      continue;
+    }
+    if (key === 'timeoutMs' && value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw invalidOption(fn, "option 'timeoutMs' must be a positive number of milliseconds", key);
+    }
     if (value !== undefined && typeof value !== spec[key]) {
       const got = value === null ? 'null' : typeof value;
       throw invalidOption(fn, `option '${key}' must be a ${spec[key]}, got ${got}`, key);
@@ -175,7 +198,6 @@ export async function run(argv, options) {
 async function execute(argv, options) {
   const { cacheDir, origin } = cacheLocationFrom(options);
   const state = cacheState(cacheDir);
-  const WASI = loadWasi();
   const module = await loadModule();
 
   // Where the cache came from, for the core's rule that a named cache must exist
@@ -198,9 +220,23 @@ async function execute(argv, options) {
     location.push(`--workspace-home=${home}`);
     preopens['/workspace-home'] = home;
   }
+  return runInWorker(
+    { args: ['mlxk', ...location, ...argv], preopens, cacheDir, progress: typeof options.onProgress === 'function' },
+    module,
+    options,
+  );
+}
+
+/**
+ * Runs the core once in this thread (a pool worker): `job.args` is the whole argv, `job.preopens`
+ * what the guest sees. Resolves to the exit code and everything the core wrote.
+ */
+function executeHere(job, module, onProgress, stopped = () => false) {
+  const WASI = loadWasi();
+  const { cacheDir, preopens } = job;
   const wasi = new WASI({
     version: 'preview1',
-    args: ['mlxk', ...location, ...argv],
+    args: job.args,
     env: {},
     preopens,
     returnOnExit: true,
@@ -209,14 +245,19 @@ async function execute(argv, options) {
   // Node 20 can crash (SIGSEGV) when wasm calls node:wasi's native functions directly through
   // V8's fast API path (nodejs/node#53087, #52402). Calling them through a JS closure avoids it.
   const imports = {};
+  // The closures are also where an abort stops the guest: the next call into WASI traps, and
+  // the `finally` below still closes every descriptor (terminating the thread would not).
   for (const [name, fn] of Object.entries(wasi.wasiImport)) {
-    imports[name] = (...args) => fn(...args);
+    imports[name] = (...args) => {
+      if (stopped()) throw new GuestStopped();
+      return fn(...args);
+    };
   }
 
   const stdout = [];
   const stderr = [];
   let instance = null;
-  const host = createHostImports(cacheDir, () => instance.exports.memory, options.onProgress);
+  const host = createHostImports(cacheDir, () => instance.exports.memory, onProgress, stopped);
   const forward = imports.fd_write;
   imports.fd_write = (fd, iovs, iovsLen, nwrittenPtr) => {
     const sink = fd === 1 ? stdout : fd === 2 ? stderr : null;
@@ -244,6 +285,7 @@ async function execute(argv, options) {
     instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports, mlxk_host_v1: host });
     exitCode = wasi.start(instance) ?? 0;
   } catch (cause) {
+    if (cause instanceof GuestStopped || stopped()) throw new GuestStopped();
     // A trap (e.g. a panic) or a module that does not link: no exit code the caller can act on.
     const stderrText = Buffer.concat(stderr).toString('utf8').trim();
     const error = new Error(
@@ -255,10 +297,14 @@ async function execute(argv, options) {
     error.stderr = Buffer.concat(stderr);
     throw error;
   } finally {
-    closeGuestFds(imports.fd_close);
+    // node:wasi's own fd_close: the wrapper above refuses every call once the run is stopped.
+    closeGuestFds(wasi.wasiImport.fd_close);
   }
   return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
 }
+
+/** Thrown through the guest when its call was aborted. */
+class GuestStopped extends Error {}
 
 /**
  * Closes every descriptor the run left open: the `/cache` preopen (fd 3) and anything the guest
@@ -271,6 +317,170 @@ function closeGuestFds(fdClose) {
     misses = fdClose(fd) === ERRNO_BADF ? misses + 1 : 0;
   }
 }
+
+/**
+ * The worker pool: every call runs the core in a `worker_threads` worker, so the event loop keeps
+ * running while it works. Workers are reused (the module is compiled once, in this thread, and
+ * handed to each), at most POOL_SIZE at a time; further calls wait for a free one. An idle worker
+ * does not keep the process alive. Aborting a call terminates its worker (a new one replaces it).
+ */
+const POOL_SIZE = Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+const pool = { idle: [], count: 0, waiting: [], nextJob: 1 };
+
+function newWorker(module) {
+  // No inherited node flags: `--input-type` or `-e` of the parent would break the worker's start.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(SELF_LOCATION, { workerData: { mlxKnifeWorker: 1, module, stop }, execArgv: [] });
+  worker.mlxKnifeStop = stop;
+  worker.unref();
+  pool.count += 1;
+  return worker;
+}
+
+/** A free worker: an idle one, a new one while the pool is not full, else the next one released. */
+function acquireWorker(module) {
+  if (pool.idle.length) return Promise.resolve(pool.idle.pop());
+  if (pool.count < POOL_SIZE) return Promise.resolve(newWorker(module));
+  return new Promise((resolve) => pool.waiting.push({ resolve, module }));
+}
+
+function releaseWorker(worker) {
+  Atomics.store(worker.mlxKnifeStop, 0, 0);
+  const next = pool.waiting.shift();
+  if (next) next.resolve(worker);
+  else {
+    worker.unref();
+    pool.idle.push(worker);
+  }
+}
+
+/** A worker that was terminated or died leaves the pool; a waiting call gets a new one. */
+function discardWorker(worker) {
+  pool.count -= 1;
+  worker.terminate().catch(() => {});
+  const next = pool.waiting.shift();
+  if (next) next.resolve(newWorker(next.module));
+}
+
+function abortError(message, cause) {
+  const error = new Error(`mlx-knife: ${message}`, { cause });
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}
+
+function abortReason(signal) {
+  const reason = signal.reason;
+  return abortError(`the call was aborted${reason instanceof Error ? ` (${reason.message})` : ''}`, reason);
+}
+
+/** How long an aborted guest may take to reach its next WASI call before its thread is terminated. */
+const STOP_GRACE_MS = 2000;
+
+/**
+ * Runs `job` in a pool worker; `options.signal` and `options.timeoutMs` cancel it. A cancelled
+ * call rejects at once; its guest is stopped at its next call into the host (so its descriptors
+ * are closed and the worker is reused), or its thread terminated if it does not get there soon.
+ */
+async function runInWorker(job, module, options) {
+  const { signal, timeoutMs, onProgress } = options;
+  if (signal?.aborted) throw abortReason(signal);
+  const worker = await acquireWorker(module);
+  if (signal?.aborted) {
+    releaseWorker(worker);
+    throw abortReason(signal);
+  }
+  const id = pool.nextJob++;
+  worker.ref();
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let timer = null;
+    let grace = null;
+    const answer = (outcome) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+      outcome();
+    };
+    const finish = (keep) => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (grace) clearTimeout(grace);
+      if (keep) releaseWorker(worker);
+      else discardWorker(worker);
+    };
+    const cancel = (error) => {
+      answer(() => reject(error));
+      Atomics.store(worker.mlxKnifeStop, 0, 1);
+      grace = setTimeout(() => finish(false), STOP_GRACE_MS);
+    };
+    const onMessage = (message) => {
+      if (message.id !== id) return;
+      if (message.progress) {
+        if (!settled && typeof onProgress === 'function') onProgress(message.progress);
+        return;
+      }
+      finish(true);
+      if (message.result) {
+        const { exitCode, stdout, stderr } = message.result;
+        answer(() => resolve({ exitCode, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) }));
+      } else if (message.error) {
+        const info = message.error;
+        const error = new Error(info.message);
+        error.code = info.code ?? 'InternalError';
+        if (info.stdout) error.stdout = Buffer.from(info.stdout);
+        if (info.stderr) error.stderr = Buffer.from(info.stderr);
+        answer(() => reject(error));
+      }
+    };
+    const onError = (cause) => {
+      finish(false);
+      const error = new Error(`mlx-knife: the core's worker failed (${cause.message})`, { cause });
+      error.code = 'InternalError';
+      answer(() => reject(error));
+    };
+    const onExit = (code) => {
+      finish(false);
+      const error = new Error(`mlx-knife: the core's worker exited (code ${code})`);
+      error.code = 'InternalError';
+      answer(() => reject(error));
+    };
+    const onAbort = () => cancel(abortReason(signal));
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => cancel(abortError(`the call timed out after ${timeoutMs} ms`)), timeoutMs);
+    }
+    worker.postMessage({ id, job });
+  });
+}
+
+/** The worker side: runs each job it is sent, posting progress, then the result or the error. */
+function serveJobs(module, stop) {
+  const stopped = () => Atomics.load(stop, 0) !== 0;
+  parentPort.on('message', ({ id, job }) => {
+    const onProgress = job.progress ? (progress) => parentPort.postMessage({ id, progress }) : undefined;
+    try {
+      const { exitCode, stdout, stderr } = executeHere(job, module, onProgress, stopped);
+      parentPort.postMessage({ id, result: { exitCode, stdout, stderr } });
+    } catch (error) {
+      if (error instanceof GuestStopped) {
+        parentPort.postMessage({ id, stopped: true });
+        return;
+      }
+      parentPort.postMessage({
+        id,
+        error: { message: error.message, code: error.code, stdout: error.stdout, stderr: error.stderr },
+      });
+    }
+  });
+}
+
+if (!isMainThread && workerData && workerData.mlxKnifeWorker === 1) serveJobs(workerData.module, workerData.stop);
 
 /** `mlxk list [pattern] [--all] [--health] [--verbose] --json` */
 export async function list(options) {
@@ -296,7 +506,7 @@ export async function health(options) {
  * O_NOFOLLOW, so nothing outside the cache can be named. (Node has no openat: a folder swapped
  * for a link between the check and the open is not caught; the CLI's cap-std handle is immune.)
  */
-export function createHostImports(cacheDir, getMemory, onProgress) {
+export function createHostImports(cacheDir, getMemory, onProgress, stopped = () => false) {
   let root = null;
   try {
     root = cacheDir && statSync(cacheDir).isDirectory() ? realpathSync(cacheDir) : null;
@@ -362,6 +572,7 @@ export function createHostImports(cacheDir, getMemory, onProgress) {
           throw capStatus(e);
         }
         if (n === 0) break;
+        if (stopped()) throw CAP_IO;
         hash.update(buffer.subarray(0, n));
         total += n;
         if (progress) {

@@ -22,6 +22,7 @@ export const WASM_TARGET = path.join(pkgDir, 'core.wasm');
 const ESM_ONLY = {
   WASM_LOCATION: "const WASM_LOCATION = path.join(__dirname, 'core.wasm');",
   loadBuiltin: 'const loadBuiltin = require;',
+  SELF_LOCATION: 'const SELF_LOCATION = __filename;',
 };
 
 /** Imported names that only the `// esm-only` lines use; CommonJS has `require` already. */

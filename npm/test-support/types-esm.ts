@@ -26,7 +26,13 @@ async function main(): Promise<void> {
   const v = await version();
   if (v.status === 'success') v.data.cli_version.toUpperCase();
 
-  const raw = await run(['list', '--json'], { cacheDir: '/tmp/hub' });
+  const raw = await run(['list', '--json'], { cacheDir: '/tmp/hub', timeoutMs: 1000 });
+  await list({ signal: AbortSignal.timeout(500), timeoutMs: 2000 });
+  // @ts-expect-error a signal is an AbortSignal
+  await list({ signal: true });
+  // @ts-expect-error timeoutMs is a number
+  await health({ timeoutMs: '5' });
+  if (v.status === 'success' && v.data.engine !== null) v.data.engine.version.toUpperCase();
   raw.stdout.toString('utf8');
   raw.exitCode.toFixed();
 
