@@ -107,9 +107,11 @@ pub fn run(ctx: &Context, args: &RunArgs) -> ExitStatus {
         let e = EngineError::Failed("Interactive mode not compatible with JSON output".into());
         return fail(ctx, e.to_body());
     }
-    let engine = match engine::discover(|k| std::env::var(k).ok()) {
-        Ok(e) => e,
-        Err(e) => return fail(ctx, e.to_body()),
+    // No separate discovery: the worker's own start says whether mlx-lm imports, which
+    // saves a Python start before the first token.
+    let engine = engine::Engine {
+        python: engine::discover::python(|k| std::env::var(k).ok()).0,
+        version: String::new(),
     };
     let json = ctx.json;
     let interrupts = Interrupts::install(move || {

@@ -75,7 +75,12 @@ impl Worker {
             // Its own process group: the terminal's Ctrl-C is ours to forward (interrupt.rs).
             .process_group(0)
             .spawn()
-            .map_err(|e| EngineError::Failed(format!("Cannot start the engine: {e}")))?;
+            .map_err(|e| {
+                EngineError::NotFound(format!(
+                    "{} cannot be started ({e})",
+                    engine.python.display()
+                ))
+            })?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut worker = Self {
