@@ -64,11 +64,13 @@ def text_timing(start, reads, begin=b"", end=None):
 
 
 def side_run(args):
+    # `run` applies the reference's repetition penalty (1.1) by default, mlx_lm.generate none:
+    # 1.0 asks for the same work on both sides.
     env = dict(os.environ, MLXK_PYTHON=args.python)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [args.mlxk, "run", args.model, PROMPT, "--max-tokens", str(args.tokens),
-         "--temperature", "0", "--cache-dir", args.cache],
+         "--temperature", "0", "--repetition-penalty", "1.0", "--cache-dir", args.cache],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     return text_timing(start, read_stream(proc))
 

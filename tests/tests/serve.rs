@@ -335,3 +335,35 @@ fn a_client_that_goes_away_stops_its_generation() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_reused_prompt_cache_answers_as_a_fresh_one() {
+    let _serial = serial();
+    let s = Served::start();
+    let ask = |model: &str, messages: &Value| -> String {
+        let body = serde_json::json!({
+            "model": model, "messages": messages, "max_tokens": 12, "temperature": 0,
+        });
+        let (status, _, text) = s.http("POST", "/v1/chat/completions", &body.to_string());
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = serde_json::json!([{"role": "user", "content": "hello world"}]);
+    let answer = ask("org/tiny-llama", &first);
+    // The next turn starts with the tokens the worker holds: only the new ones are prefilled.
+    let next = serde_json::json!([
+        {"role": "user", "content": "hello world"},
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": "the tiny model"},
+    ]);
+    let continued = ask("org/tiny-llama", &next);
+    // The same weights under another name: a new load, so a fresh cache.
+    let fresh = ask("org/other-llama", &next);
+    assert_eq!(continued, fresh);
+    // And back: the same prompt twice in a row (a full prefix hit) still answers the same.
+    assert_eq!(ask("org/other-llama", &next), fresh);
+}

@@ -13,6 +13,10 @@ reads JSON events back, one per line:
           "prompt_tokens": 5, "completion_tokens": 5, "max_tokens": 5}
   any failure -> {"id": n, "event": "error", "message": "..."}
 
+The KV cache of the last generation is kept: a request whose tokens start with what it holds
+(the next turn of a chat, the same prompt again) skips their prefill, as mlx_lm.server's prompt
+cache does. Any doubt (a cache that cannot be trimmed, an error, a repetition penalty) means a fresh cache.
+
 SIGINT during a generation stops it after the current token: "done" comes with
 finish_reason "interrupted" and the text so far. SIGINT at any other time is ignored (the
 host sends it only while it waits for a generation).
@@ -39,6 +43,40 @@ def watch_parent(parent):
             os._exit(1)
 
 
+class PrefixCache:
+    """One generation's KV cache and the tokens it holds."""
+
+    def __init__(self):
+        self.cache, self.tokens = None, []
+
+    def take(self, model, tokens):
+        """(cache, tokens still to process): the kept cache trimmed to the common prefix, or a
+        fresh one. At least one token is always left to process (it yields the logits)."""
+        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+
+        cache, known = self.cache, self.tokens
+        self.cache, self.tokens = None, []
+        try:
+            if cache is not None and can_trim_prompt_cache(cache):
+                held = cache[0].offset
+                known = known[:held]
+                if held > len(known):  # a step computed ahead of what was yielded
+                    trim_prompt_cache(cache, held - len(known))
+                n = 0
+                limit = min(len(known), len(tokens) - 1)
+                while n < limit and known[n] == tokens[n]:
+                    n += 1
+                if n > 0:
+                    trim_prompt_cache(cache, len(known) - n)
+                    return cache, tokens[n:]
+        except Exception:
+            pass
+        return make_prompt_cache(model), tokens
+
+    def keep(self, cache, tokens):
+        self.cache, self.tokens = cache, tokens
+
+
 def emit(out, obj):
     out.write(json.dumps(obj) + "\n")
     out.flush()
@@ -62,6 +100,7 @@ def main():
     emit(out, {"id": 0, "event": "ready", "version": getattr(mlx_lm, "__version__", "")})
 
     model = tokenizer = None
+    prefix = PrefixCache()
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -72,6 +111,7 @@ def main():
             if req["op"] == "load":
                 start = time.monotonic()
                 model = tokenizer = None
+                prefix = PrefixCache()
                 model, tokenizer = load(req["path"])
                 emit(out, {"id": rid, "event": "loaded", "seconds": time.monotonic() - start})
             elif req["op"] == "generate":
@@ -98,11 +138,16 @@ def main():
                 processors = make_logits_processors(repetition_penalty=penalty) if penalty else None
                 pieces, last, interrupted = [], None, False
                 stop.clear()
+                # A repetition penalty looks back at the prompt's tokens, which a reused cache
+                # would hide from it: only penalty-free requests reuse.
+                cache, rest = prefix.take(model, tokens) if processors is None else (None, tokens)
+                generated = []
                 for r in stream_generate(
-                    model, tokenizer, prompt=tokens, max_tokens=budget,
-                    sampler=sampler, logits_processors=processors,
+                    model, tokenizer, prompt=rest, max_tokens=budget,
+                    sampler=sampler, logits_processors=processors, prompt_cache=cache,
                 ):
                     last = r
+                    generated.append(int(r.token))
                     if r.text:
                         pieces.append(r.text)
                         if req.get("stream"):
@@ -110,6 +155,8 @@ def main():
                     if stop.is_set():
                         interrupted = True
                         break
+                if cache is not None:
+                    prefix.keep(cache, tokens + generated)
                 emit(out, {
                     "id": rid,
                     "event": "done",
