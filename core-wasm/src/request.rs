@@ -234,6 +234,14 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         "convert" => Command::Convert(parse_convert(rest)?),
         "run" => {
             let (flags, positionals) = split_args(rest, &["--plan"])?;
+            // Only the CLI's own planning step reaches the guest; anything else is a host
+            // without an engine (the npm package).
+            if !flags.contains(&"--plan") {
+                return Err(CoreError::Usage(
+                    "run needs the inference engine, which the mlxk CLI drives: use `mlxk run`"
+                        .into(),
+                ));
+            }
             let model = positionals
                 .first()
                 .map(|s| (*s).to_owned())
@@ -244,6 +252,12 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 model,
                 plan: flags.contains(&"--plan"),
             })
+        }
+        "serve" | "server" => {
+            return Err(CoreError::Usage(
+                "serve needs the inference engine, which the mlxk CLI drives: use `mlxk serve`"
+                    .into(),
+            ));
         }
         other if other.starts_with('-') => {
             return Err(CoreError::Usage(format!("unrecognized arguments: {other}")));

@@ -2,10 +2,13 @@
 //   index.cjs   generated from index.mjs (CommonJS twin, same code)
 //   index.d.cts copy of index.d.ts, so TypeScript treats the `require` entry as CommonJS
 //   core.wasm   copied from ../target/wasm32-wasip1/release/core-wasm.wasm
+//   help.json   the CLI's --help texts, for the `mlx-knife` bin (with --help-from, after the CLI is built)
 //
 // Usage: node scripts/build.mjs          write all three
 //        node scripts/build.mjs --check  write nothing; fail if a generated file is stale or core.wasm is missing
+//        node scripts/build.mjs --help-from ../target/release/mlxk   write help.json only
 
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +20,21 @@ export const ESM_TYPES = path.join(pkgDir, 'index.d.ts');
 export const CJS_TYPES = path.join(pkgDir, 'index.d.cts');
 export const WASM_SOURCE = path.join(pkgDir, '..', 'target', 'wasm32-wasip1', 'release', 'core-wasm.wasm');
 export const WASM_TARGET = path.join(pkgDir, 'core.wasm');
+export const HELP_TARGET = path.join(pkgDir, 'help.json');
+
+/** The CLI's commands whose `--help` the bin prints (`''` is the tool's own). */
+const HELP_TOPICS = ['', 'list', 'health', 'show', 'pull', 'rm', 'clone', 'convert', 'run', 'serve'];
+
+/** Writes help.json from the CLI at `mlxk`: the bin prints the very same bytes. */
+function writeHelp(mlxk) {
+  const texts = {};
+  for (const topic of HELP_TOPICS) {
+    const args = topic ? [topic, '--help'] : ['--help'];
+    texts[topic] = execFileSync(mlxk, args, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  }
+  writeFileSync(HELP_TARGET, `${JSON.stringify(texts, null, 2)}\n`);
+  console.log(`wrote ${HELP_TARGET}`);
+}
 
 /** Replacements for the lines of index.mjs marked `// esm-only`, keyed by the name they declare. */
 const ESM_ONLY = {
@@ -69,6 +87,11 @@ export function toCommonJs(source) {
 }
 
 function main(args) {
+  const from = args.indexOf('--help-from');
+  if (from !== -1) {
+    writeHelp(path.resolve(args[from + 1]));
+    return;
+  }
   const check = args.includes('--check');
   const generated = [
     [CJS_ENTRY, toCommonJs(readFileSync(ESM_ENTRY, 'utf8'))],
@@ -82,6 +105,7 @@ function main(args) {
       if (current !== content) problems.push(`${path.basename(file)} is out of date (run \`npm run build\`)`);
     }
     if (!existsSync(WASM_TARGET)) problems.push('core.wasm is missing (run `npm run build`)');
+    if (!existsSync(HELP_TARGET)) problems.push('help.json is missing (run `cargo xtask build`)');
   } else {
     for (const [file, content] of generated) {
       writeFileSync(file, content);

@@ -11,7 +11,7 @@ import { CacheFixture, PKG_DIR, addHealthyModel, requireBuiltPackage } from '../
 requireBuiltPackage();
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const EXPECTED_FILES = ['README.md', 'core.wasm', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.mjs', 'package.json'];
+const EXPECTED_FILES = ['README.md', 'bin/mlx-knife.mjs', 'core.wasm', 'help.json', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.mjs', 'package.json'];
 
 let cache;
 before(() => {
@@ -64,4 +64,14 @@ test('npm pack, offline install, import and require', { timeout: 240_000 }, (t) 
   assert.deepEqual(listed.data.models.map((m) => m.name), ['org/name']);
   assert.equal(shown.status, 'success');
   assert.deepEqual(JSON.parse(cjs.stdout), JSON.parse(esm.stdout));
+
+  // The bins, as npx runs them from the installed package: the envelope the API gives.
+  for (const bin of ['mlx-knife', 'mlxk']) {
+    const ran = exec(path.join(scratch, 'node_modules', '.bin', bin), ['list', '--json', '--cache-dir', cache.hub], scratch);
+    assert.deepEqual(JSON.parse(ran.stdout), listed);
+  }
+  const npx = exec('npx', ['--offline', 'mlx-knife', 'list', '--json', '--cache-dir', cache.hub], scratch);
+  assert.deepEqual(JSON.parse(npx.stdout), listed);
+  const help = exec('npx', ['--offline', 'mlx-knife', '--help'], scratch);
+  assert.match(help.stdout, /^.*\n\nUsage: mlxk/);
 });

@@ -243,3 +243,31 @@ pub fn health_reason(cache: &Path, name: &str) -> String {
         .unwrap_or_else(|| panic!("{env:#}"));
     entry["reason"].as_str().unwrap().to_owned()
 }
+
+/// Runs the npm package's bin (`npx mlx-knife`), `node npm/bin/mlx-knife.mjs <args>
+/// --cache-dir cache`, with the environment [`cli`] gives the CLI.
+pub fn npm_bin(args: &[&str], cache: &Path) -> Run {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join("npm/bin/mlx-knife.mjs"));
+    for var in [
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_HOME",
+        "XDG_CACHE_HOME",
+        "MLXK_WORKSPACE_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .args(args)
+        .arg("--cache-dir")
+        .arg(cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("node must be installed (Node >= 20)");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}

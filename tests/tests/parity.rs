@@ -184,6 +184,22 @@ fn check_parity(cache: &Path, label: &str) -> Vec<(Vec<&'static str>, Run)> {
         if case.contains(&"--json") {
             tests::schema::assert_valid(&wasmtime.json());
         }
+        // `npx mlx-knife`: the same bytes and exit code. Human usage errors are the one
+        // exception (clap's text in the CLI, argparse's in the guest); the JSON ones agree.
+        let bin = tests::runners::npm_bin(&case, cache);
+        assert_eq!(
+            (bin.code, bin.stdout_text()),
+            (wasmtime.code, wasmtime.stdout_text()),
+            "[{label}] the npm bin differs from mlxk for {case:?}\nbin stderr: {}",
+            String::from_utf8_lossy(&bin.stderr)
+        );
+        if wasmtime.code != 2 || case.contains(&"--json") {
+            assert_eq!(
+                bin.stderr_text(),
+                wasmtime.stderr_text(),
+                "[{label}] stderr of the npm bin differs for {case:?}"
+            );
+        }
         out.push((case, wasmtime));
     }
     out
@@ -225,4 +241,54 @@ fn every_case_is_identical_when_the_cache_is_missing() {
     assert_eq!(run.code, 1);
     assert_eq!(run.json()["error"]["type"], "cache_not_found");
     assert!(!missing.exists(), "listing must not create the cache");
+}
+
+#[test]
+fn the_npm_bin_prints_the_clis_help_and_refuses_what_needs_the_cli() {
+    let fx = CacheFixture::new();
+    for case in [
+        &["--help"][..],
+        &["-h"],
+        &["list", "--help"],
+        &["health", "-h"],
+        &["show", "--help"],
+        &["rm", "--help"],
+        &["pull", "--help"],
+        &["run", "--help"],
+        &["list", "--help", "--json"],
+    ] {
+        let bin = tests::runners::npm_bin(case, fx.path());
+        let native = cli(case, Some(fx.path()));
+        assert_eq!(native.code, 0, "{case:?}");
+        assert_eq!(
+            (bin.code, bin.stdout_text()),
+            (native.code, native.stdout_text()),
+            "{case:?}"
+        );
+    }
+    // The engine's commands: a usage error that names the CLI (exit 2).
+    for (case, says) in [
+        (&["run", "org/m", "hi", "--json"][..], "use `mlxk run`"),
+        (&["serve", "--json"], "use `mlxk serve`"),
+        (&["clone", "org/m", "./x", "--json"], "use `mlxk clone`"),
+    ] {
+        let bin = tests::runners::npm_bin(case, fx.path());
+        assert_eq!(bin.code, 2, "{case:?}");
+        let v = bin.json();
+        assert_eq!(v["error"]["type"], "CommandError");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(says),
+            "{v}"
+        );
+    }
+    // `--cache-dir` without its value: the CLI's words, in both forms.
+    let mut cmd = std::process::Command::new("node");
+    let out = cmd
+        .arg(tests::runners::repo_root().join("npm/bin/mlx-knife.mjs"))
+        .args(["list", "--json", "--cache-dir"])
+        .output()
+        .unwrap();
+    let native = cli(&["list", "--json", "--cache-dir"], None);
+    assert_eq!(out.status.code(), Some(native.code));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), native.stdout_text());
 }

@@ -184,7 +184,15 @@ fn build() -> Result {
     )?;
     // The whole workspace at once, so features unify exactly as `cargo test --workspace`
     // will see them and the tests reuse these artifacts instead of rebuilding wasmtime.
-    status(cargo().args(["build", "--release", "--workspace", "--exclude", "xtask"]))
+    status(cargo().args(["build", "--release", "--workspace", "--exclude", "xtask"]))?;
+    // The CLI's help texts for the npm package's bin, which prints them as they are.
+    status(
+        Command::new("node")
+            .arg("scripts/build.mjs")
+            .arg("--help-from")
+            .arg(target_dir().join("release/mlxk"))
+            .current_dir(root().join("npm")),
+    )
 }
 
 fn run_mlxk(args: &[String]) -> Result {
