@@ -114,14 +114,23 @@ impl Served {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// The worker processes (children of the server).
+    /// The worker processes (children of the server, whichever of its threads started them).
     fn workers(&self) -> Vec<u32> {
-        let path = format!("/proc/{0}/task/{0}/children", self.child.id());
-        fs::read_to_string(path)
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut pids: Vec<u32> = fs::read_dir(tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|task| {
+                fs::read_to_string(task.path().join("children"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect();
+        pids.sort_unstable();
+        pids
     }
 }
 
@@ -366,4 +375,57 @@ fn a_reused_prompt_cache_answers_as_a_fresh_one() {
     assert_eq!(continued, fresh);
     // And back: the same prompt twice in a row (a full prefix hit) still answers the same.
     assert_eq!(ask("org/other-llama", &next), fresh);
+}
+
+#[test]
+fn a_worker_killed_mid_request_fails_that_request_with_a_5xx_and_is_replaced() {
+    let _serial = serial();
+    let s = Served::start();
+    let addr = s.addr();
+    // A request that would generate for minutes, in a thread of its own.
+    let pending = std::thread::spawn(move || {
+        let body = r#"{"model": "long-ws", "max_tokens": 1000000, "temperature": 0, "messages": [{"role": "user", "content": "hello world"}]}"#;
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        out
+    });
+    // Once the worker runs (loaded and generating), kill it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let worker = loop {
+        if let [pid] = s.workers()[..] {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no worker started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-9", &worker.to_string()])
+        .status()
+        .unwrap();
+    let answer = pending.join().unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    assert!((500..600).contains(&status), "{answer}");
+    assert!(head.contains("X-Request-ID"), "{head}");
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["error"]["retryable"], true);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("engine"),
+        "{v}"
+    );
+    // The next request gets a new worker.
+    let again = s.client("org/tiny-llama", &["chat"]);
+    assert_eq!(again["finish_reason"], "length");
+    let now = s.workers();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0], worker);
 }
