@@ -21,3 +21,23 @@ pub fn take() -> Vec<u8> {
             .collect()
     })
 }
+
+thread_local! {
+    static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a hint for a person (what `list` hid and how to see it): printed on stderr in
+/// human mode only, after the answer; a JSON reader has the data itself.
+pub fn note(message: impl Into<String>) {
+    NOTES.with(|n| n.borrow_mut().push(message.into()));
+}
+
+/// The notes so far, as stderr bytes; clears them.
+pub fn take_notes() -> Vec<u8> {
+    NOTES.with(|n| {
+        n.borrow_mut()
+            .drain(..)
+            .flat_map(|line| format!("{line}\n").into_bytes())
+            .collect()
+    })
+}

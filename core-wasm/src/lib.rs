@@ -141,6 +141,7 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         };
     }
     let _ = diagnostics::take();
+    let _ = diagnostics::take_notes();
     let outcome = commands::dispatch(
         &req,
         &fs,
@@ -168,11 +169,14 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
                 code,
             }
         }
-        _ => Output {
-            stdout: outcome.human.into_bytes(),
-            stderr,
-            code,
-        },
+        _ => {
+            stderr.extend(diagnostics::take_notes());
+            Output {
+                stdout: outcome.human.into_bytes(),
+                stderr,
+                code,
+            }
+        }
     }
 }
 

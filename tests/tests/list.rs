@@ -234,3 +234,51 @@ fn empty_cache_human_output_is_header_and_rule() {
         "Name | Hash | Size | Modified | Src | Type\n-----+------+------+----------+-----+-----\n"
     );
 }
+
+#[test]
+fn a_human_list_says_how_many_models_it_hides_and_how_to_see_them() {
+    let fx = tests::zoo::zoo();
+    let (_, all) = tests::cli_json(&["list", "--all"], fx.path());
+    let models = all["data"]["models"].as_array().unwrap();
+    let hidden = models
+        .iter()
+        .filter(|m| !(m["health"] == "healthy" && m["runtime_compatible"] == true))
+        .count();
+    assert!(hidden > 1, "the zoo has models the table hides");
+    let run = tests::cli(&["list"], Some(fx.path()));
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stderr_text(),
+        format!("{hidden} more models are not MLX-runnable or not healthy: mlxk list --all\n")
+    );
+    // With a pattern, the hint repeats it; one hidden model is singular.
+    let one = models.iter().find(|m| m["health"] != "healthy").unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let matching = tests::cli_json(&["list", &one], fx.path()).1["data"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !(m["health"] == "healthy" && m["runtime_compatible"] == true))
+        .count();
+    let counted = if matching == 1 {
+        "1 more model is".to_owned()
+    } else {
+        format!("{matching} more models are")
+    };
+    assert!(matching >= 1);
+    assert_eq!(
+        tests::cli(&["list", &one], Some(fx.path())).stderr_text(),
+        format!("{counted} not MLX-runnable or not healthy: mlxk list {one} --all\n")
+    );
+    // Nothing on stderr with --all, nor in JSON (the data says it).
+    assert_eq!(
+        tests::cli(&["list", "--all"], Some(fx.path())).stderr_text(),
+        ""
+    );
+    assert_eq!(
+        tests::cli(&["list", "--json"], Some(fx.path())).stderr_text(),
+        ""
+    );
+}

@@ -115,6 +115,27 @@ fn answer(
     now: SystemTime,
 ) -> Outcome {
     models.sort_by(|a, b| a.name.cmp(&b.name));
+    // The table shows only what mlx-lm can run; say what it leaves out and how to see it.
+    let hidden = models
+        .iter()
+        .filter(|m| !(m.health == "healthy" && m.runtime_compatible))
+        .count();
+    if !args.all && hidden > 0 {
+        let pattern = args.pattern.trim();
+        let command = if pattern.is_empty() {
+            "mlxk list --all".to_owned()
+        } else {
+            format!("mlxk list {pattern} --all")
+        };
+        let count = if hidden == 1 {
+            "1 more model is".to_owned()
+        } else {
+            format!("{hidden} more models are")
+        };
+        crate::diagnostics::note(format!(
+            "{count} not MLX-runnable or not healthy: {command}"
+        ));
+    }
     let data = ListData {
         count: models.len(),
         models,
