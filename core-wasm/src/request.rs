@@ -126,6 +126,8 @@ pub struct HealthArgs {
     pub model: Option<String>,
     /// Audit every byte offline (`--deep`).
     pub deep: bool,
+    /// Exit 1 when any model is unhealthy (`--strict`; `--deep` implies it).
+    pub strict: bool,
 }
 
 /// Arguments of `show`.
@@ -190,10 +192,11 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         "--version" | "-V" => Command::Version,
         "list" => Command::List(parse_list(rest)?),
         "health" => {
-            let (flags, positionals) = split_args(rest, &["--deep"])?;
+            let (flags, positionals) = split_args(rest, &["--deep", "--strict"])?;
             Command::Health(HealthArgs {
                 model: one_optional(positionals)?,
                 deep: flags.contains(&"--deep"),
+                strict: flags.contains(&"--strict"),
             })
         }
         "show" => {

@@ -180,6 +180,10 @@ pub struct HealthArgs {
     /// orphan blobs, interrupted downloads, stale and held locks, broken refs.
     #[arg(long)]
     pub deep: bool,
+    /// Exit 1 when any model is unhealthy (plain `health` exits 0, as the original does;
+    /// `--deep` exits 1 on any finding already).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `show` options.

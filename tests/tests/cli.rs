@@ -246,3 +246,33 @@ fn the_module_cache_is_never_written_inside_the_hf_cache() {
     assert_eq!(run.code, 0);
     assert!(!inside.exists());
 }
+
+#[test]
+fn health_strict_exits_1_when_a_model_is_unhealthy_and_changes_nothing_else() {
+    let fx = tests::zoo::zoo();
+    let plain = cli(&["health", "--json"], Some(fx.path()));
+    let strict = cli(&["health", "--strict", "--json"], Some(fx.path()));
+    assert!(
+        plain.json()["data"]["summary"]["unhealthy_count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        plain.code, 0,
+        "plain health keeps the reference's exit code"
+    );
+    assert_eq!(strict.code, 1);
+    assert_eq!(strict.stdout, plain.stdout);
+    // Healthy (or no) models: 0 either way.
+    let empty = tests::CacheFixture::new();
+    assert_eq!(cli(&["health", "--strict"], Some(empty.path())).code, 0);
+    // One healthy model of the zoo, checked alone: 0; one unhealthy: 1.
+    let v = plain.json();
+    let healthy = v["data"]["healthy"][0]["name"].as_str().unwrap();
+    let run = cli(&["health", healthy, "--strict", "--json"], Some(fx.path()));
+    assert_eq!(run.code, 0, "{}", run.stdout_text());
+    let unhealthy = v["data"]["unhealthy"][0]["name"].as_str().unwrap();
+    let run = cli(&["health", unhealthy, "--strict"], Some(fx.path()));
+    assert_eq!(run.code, 1, "{}", run.stdout_text());
+}

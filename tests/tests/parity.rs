@@ -43,6 +43,9 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
             &["health", "twosnaps@bbb", "--deep", "--json"],
             &["health", "evil/escape", "--deep", "--json"],
             &["health", "nonexistent", "--deep", "--json"],
+            &["health", "--strict", "--json"],
+            &["health", "--strict"],
+            &["health", "org/sharded", "--strict", "--json"],
         ],
         Command::Show(_) => &[
             &["show", "Phi-3", "--json"],

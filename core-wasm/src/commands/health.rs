@@ -27,12 +27,12 @@ pub fn run(
     ws: Option<&Workspaces>,
     home: Option<&Home>,
 ) -> Outcome {
-    if let Some(spec) = args
+    if args
         .model
         .as_deref()
-        .filter(|m| resolve::is_explicit_path(m.trim()))
+        .is_some_and(|m| resolve::is_explicit_path(m.trim()))
     {
-        return workspace(spec, ws);
+        return workspace(args, ws);
     }
     // The workspace home comes before the cache (workspaces-reference §1.2 step 3).
     if let Some(spec) = args.model.as_deref()
@@ -169,7 +169,7 @@ pub fn run(
     }
     data.summary = summary(&data);
     // The audit ran (status success), but a corrupt cache must fail a script's `&&`.
-    let exit_code = (args.deep && data.summary.unhealthy_count > 0).then_some(1);
+    let exit_code = strict_exit(args, &data);
     Outcome {
         human: render::health::text(&data),
         envelope: Envelope::success(CommandName::Health, data),
@@ -192,7 +192,7 @@ fn failure(e: CoreError) -> Outcome {
 
 /// `health <path>`: the workspace the path names, or nothing (no folder scan, reference
 /// §1.8); entries carry `managed`.
-fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
+fn workspace(args: &HealthArgs, ws: Option<&Workspaces>) -> Outcome {
     let mut data = HealthData::default();
     if let Some(ws) = ws.filter(|w| w.mount_is_workspace()) {
         let entry = workspace_entry(ws);
@@ -205,9 +205,16 @@ fn workspace(_spec: &str, ws: Option<&Workspaces>) -> Outcome {
     data.summary = summary(&data);
     Outcome {
         human: render::health::text(&data),
+        // No deep audit for a workspace: only `--strict` changes its exit code.
+        exit_code: (args.strict && data.summary.unhealthy_count > 0).then_some(1),
         envelope: Envelope::success(CommandName::Health, data),
-        exit_code: None,
     }
+}
+
+/// Exit 1 when a model is unhealthy and the caller asked for it (`--strict`, or `--deep`,
+/// which reports corruption); plain `health` keeps the reference's 0.
+fn strict_exit(args: &HealthArgs, data: &HealthData) -> Option<i32> {
+    ((args.deep || args.strict) && data.summary.unhealthy_count > 0).then_some(1)
 }
 
 /// The health entry of a mounted workspace (named by its absolute path, with `managed`).

@@ -11,6 +11,9 @@ pub fn run(ctx: &Context, args: &HealthArgs) -> ExitStatus {
     if args.deep {
         argv.push("--deep".to_owned());
     }
+    if args.strict {
+        argv.push("--strict".to_owned());
+    }
     if let Some(m) = &args.model {
         argv.extend(["--".to_owned(), m.clone()]);
     }
