@@ -14,12 +14,16 @@ pub fn warn(message: impl Into<String>) {
 
 /// The warnings so far, as stderr bytes; clears them.
 pub fn take() -> Vec<u8> {
-    WARNINGS.with(|w| {
-        w.borrow_mut()
-            .drain(..)
-            .flat_map(|line| format!("{line}\n").into_bytes())
-            .collect()
-    })
+    WARNINGS.with(drain)
+}
+
+/// Empties `lines` into stderr bytes, one line each.
+fn drain(lines: &RefCell<Vec<String>>) -> Vec<u8> {
+    lines
+        .borrow_mut()
+        .drain(..)
+        .flat_map(|line| format!("{line}\n").into_bytes())
+        .collect()
 }
 
 thread_local! {
@@ -34,10 +38,5 @@ pub fn note(message: impl Into<String>) {
 
 /// The notes so far, as stderr bytes; clears them.
 pub fn take_notes() -> Vec<u8> {
-    NOTES.with(|n| {
-        n.borrow_mut()
-            .drain(..)
-            .flat_map(|line| format!("{line}\n").into_bytes())
-            .collect()
-    })
+    NOTES.with(drain)
 }

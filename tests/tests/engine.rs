@@ -191,42 +191,13 @@ fn what_cannot_run_is_refused_before_the_engine_starts() {
 #[test]
 fn a_chat_on_stdin_keeps_its_history() {
     let w = World::new();
-    let mut child = Command::new(tests::target_dir().join("release/mlxk"))
-        .args([
-            "run",
-            "./tiny",
-            "--max-tokens",
-            "3",
-            "--temperature",
-            "0",
-            "--cache-dir",
-        ])
-        .arg(w.cache.path())
-        .current_dir(&w.dir)
-        .env("MLXK_PYTHON", python())
-        .env(
-            "MLXK_MODULE_CACHE",
-            tests::target_dir().join("test-module-cache"),
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = Running::start(&w, &["./tiny", "--max-tokens", "3", "--temperature", "0"]);
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello world\n\nthe tiny model\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let mut stdin = run.child.stdin.take().unwrap();
+    stdin.write_all(b"hello world\n\nthe tiny model\n").unwrap();
+    drop(stdin);
+    let (code, text, err) = run.finish();
+    assert_eq!(code, 0, "{err}");
     assert_eq!(text.lines().count(), 2, "two answers: {text:?}");
 }
 

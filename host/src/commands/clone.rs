@@ -207,17 +207,7 @@ pub fn run(ctx: &Context, args: &CloneArgs) -> ExitStatus {
     }
     argv.extend(common);
     argv.extend(["--".into(), spec, resolved.typed.clone(), commit]);
-    let status = match capture_in(ctx, &sandbox, argv, Work::Audit) {
-        Ok(out) => {
-            printer::stderr(&out.stderr);
-            printer::stdout(&out.stdout);
-            ExitStatus::from_code(out.code)
-        }
-        Err(f) => {
-            report_failure(ctx, CommandName::Clone, &f);
-            ExitStatus::Failure
-        }
-    };
+    let status = super::run_in(ctx, CommandName::Clone, &sandbox, argv, Work::Audit);
     if status == ExitStatus::Success {
         if from == CloneSource::Temp {
             remove_temp(&temp);

@@ -107,7 +107,7 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
             let mut argv = vec!["convert".to_owned()];
             argv.extend(flags);
             argv.extend(tail);
-            return super::run_in(ctx, CommandName::Convert, &base, argv);
+            return super::run_in(ctx, CommandName::Convert, &base, argv, Work::Audit);
         }
     };
 
@@ -153,7 +153,7 @@ pub fn run(ctx: &Context, args: &ConvertArgs) -> ExitStatus {
     let mut argv = vec!["convert".to_owned()];
     argv.extend(flags);
     argv.extend(tail);
-    let status = super::run_in(ctx, CommandName::Convert, &sandbox, argv);
+    let status = super::run_in(ctx, CommandName::Convert, &sandbox, argv, Work::Audit);
     if status != ExitStatus::Success
         && let Some(top) = created
     {

@@ -136,8 +136,9 @@ pub fn run_in(
     command: CommandName,
     sandbox: &Sandbox,
     args: Vec<String>,
+    work: Work,
 ) -> ExitStatus {
-    match capture_in(ctx, sandbox, args, Work::Audit) {
+    match capture_in(ctx, sandbox, args, work) {
         Ok(out) => {
             printer::stderr(&out.stderr);
             printer::stdout(&out.stdout);

@@ -4,8 +4,8 @@
 
 use core_wasm::protocol::CommandName;
 
-use super::{Access, Context, ExitStatus, Sandbox, Work, capture_in, report_failure};
-use crate::{engine, printer};
+use super::{Access, Context, ExitStatus, Sandbox, Work, run_in};
+use crate::engine;
 
 /// Prints the version; the guest gets no filesystem for it.
 pub fn run(ctx: &Context) -> ExitStatus {
@@ -18,15 +18,11 @@ pub fn run(ctx: &Context) -> ExitStatus {
             &found.python.to_string_lossy(),
         ));
     }
-    match capture_in(ctx, &sandbox, vec!["--version".into()], Work::Quick) {
-        Ok(out) => {
-            printer::stderr(&out.stderr);
-            printer::stdout(&out.stdout);
-            ExitStatus::from_code(out.code)
-        }
-        Err(failure) => {
-            report_failure(ctx, CommandName::Version, &failure);
-            ExitStatus::Failure
-        }
-    }
+    run_in(
+        ctx,
+        CommandName::Version,
+        &sandbox,
+        vec!["--version".into()],
+        Work::Quick,
+    )
 }

@@ -4,9 +4,9 @@
 //! the chat prompt) the worker is killed and we exit 130, the shell's code for an interrupt.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use rustix::process::{Pid, Signal, kill_process};
+use rustix::process::Signal;
 use signal_hook::consts::SIGINT;
 use signal_hook::iterator::Signals;
 
@@ -16,7 +16,7 @@ pub const EXIT_CODE: u8 = 130;
 #[derive(Default)]
 struct State {
     generating: AtomicBool,
-    worker: AtomicI32,
+    worker: AtomicU32,
 }
 
 /// Ctrl-C handling for one `run`; without it (no signal thread) Ctrl-C keeps its default.
@@ -33,16 +33,12 @@ impl Interrupts {
             let shared = Arc::clone(&state);
             std::thread::spawn(move || {
                 for _ in signals.forever() {
-                    let worker = Pid::from_raw(shared.worker.load(Ordering::SeqCst));
+                    let worker = shared.worker.load(Ordering::SeqCst);
                     if shared.generating.load(Ordering::SeqCst) {
-                        if let Some(pid) = worker {
-                            let _ = kill_process(pid, Signal::INT);
-                        }
+                        super::worker::signal(worker, Signal::INT);
                         continue;
                     }
-                    if let Some(pid) = worker {
-                        let _ = kill_process(pid, Signal::KILL);
-                    }
+                    super::worker::signal(worker, Signal::KILL);
                     on_exit();
                     std::process::exit(i32::from(EXIT_CODE));
                 }
@@ -53,7 +49,6 @@ impl Interrupts {
 
     /// The worker to stop or kill from now on.
     pub fn watch(&self, pid: u32) {
-        let pid = i32::try_from(pid).unwrap_or(0);
         self.state.worker.store(pid, Ordering::SeqCst);
     }
 

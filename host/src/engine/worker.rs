@@ -164,12 +164,7 @@ impl Worker {
     /// Asks a generation to stop after its current token (SIGINT; worker.py answers
     /// `interrupted` with the text so far).
     pub fn interrupt(&self) {
-        if let Some(pid) = i32::try_from(self.child.id())
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
-        }
+        signal(self.child.id(), rustix::process::Signal::INT);
     }
 
     /// Generates; `on_token` gets each piece of text as it comes when given, and returns
@@ -221,6 +216,16 @@ impl Worker {
                 _ => {}
             }
         }
+    }
+}
+
+/// Sends `sig` to the process `pid` (0 or an unknown one: nothing).
+pub fn signal(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, sig);
     }
 }
 
