@@ -2,7 +2,7 @@
 // Types for mlx-knife. The envelopes are the same JSON the `mlxk ... --json` CLI prints.
 
 /** Names of the commands this package runs. */
-export type CommandName = 'list' | 'health' | 'show' | 'rm' | 'version';
+export type CommandName = 'list' | 'health' | 'show' | 'pull' | 'rm' | 'version';
 
 /** The `error` object of an error envelope. */
 export interface ErrorInfo {
@@ -245,6 +245,64 @@ export interface RmData {
   dry_run?: true;
 }
 
+/**
+ * A `WebAssembly.Module` compiled from core.wasm, typed loosely: not every TypeScript setup has
+ * the `WebAssembly` types (they come with the `dom` lib or recent `@types/node`).
+ */
+export type CompiledCore = object;
+
+/** `data` of `pull`, in MLX-Knife 2.0.8's key order, with this tool's additive counts. */
+export interface PullData {
+  /** The repo pulled (`null` when the name was invalid). */
+  model: string | null;
+  /** `success`, `already_exists`, `requires_confirmation`, `failed`, `access_denied`, `error` (validation) or `unknown` (ambiguous). */
+  download_status: 'success' | 'already_exists' | 'requires_confirmation' | 'failed' | 'access_denied' | 'error' | 'unknown' | (string & {});
+  /** What happened: `"Downloaded to <snapshot>"` on success, the reason otherwise. */
+  message: string;
+  /** The cached name the spec resolved to, when it differs from what was typed. */
+  expanded_name: string | null;
+  /** The commit pulled or found (40 hex) once it is known. */
+  commit_hash?: string;
+  /** Why the revision request failed, when the download could not go on without it. */
+  preflight_warning?: string;
+  /** Files the commit has. */
+  files_total?: number;
+  /** Files fetched over the network by this call. */
+  files_downloaded?: number;
+  /** Bytes received by this call (a resumed file counts only what was new). */
+  bytes_downloaded?: number;
+  /** The pulled revision's health, checked after the download: `"healthy"` or `"unhealthy: <reason>"`. */
+  health?: string;
+}
+
+/** What {@link PullOptions.onProgress} receives as bytes arrive and files finish. */
+export interface PullProgress {
+  /** Bytes in place so far (received, resumed or already cached). */
+  bytes: number;
+  /** Bytes the commit has. */
+  totalBytes: number;
+  /** Files finished so far. */
+  files: number;
+  /** Files the commit has. */
+  totalFiles: number;
+  /** The file this event is about. */
+  file: string;
+}
+
+/** Options of {@link pull}. */
+export interface PullOptions extends CommonOptions {
+  /** `"org/name"` or `"org/name@rev"` (a branch, tag or commit). */
+  model: string;
+  /** `--force-resume`: fetch even when the cached copy is healthy, or unhealthy and partial. */
+  forceResume?: boolean;
+  /** The Hub. Default: `HF_ENDPOINT`, else `https://huggingface.co`. */
+  endpoint?: string;
+  /** The token. Default: `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file (`HF_TOKEN_PATH`, default `$HF_HOME/token`). */
+  token?: string;
+  /** Called as bytes arrive and files finish. */
+  onProgress?: (progress: PullProgress) => void;
+}
+
 /** Options of {@link rm}. */
 export interface RmOptions extends CommonOptions {
   /** `"org/name"` (exact: no confirmation needed), a short name, or `"org/name@rev"` (that revision only). */
@@ -294,6 +352,19 @@ export interface CommonOptions {
   signal?: AbortSignal;
   /** Cancels the call after this many milliseconds, as `signal` does (the message says it timed out). */
   timeoutMs?: number;
+  /**
+   * The core module, for bundled apps: a path, a URL (`file:`, `data:` or `http(s):`), a compiled
+   * `WebAssembly.Module` or the bytes of `core.wasm` (e.g. esbuild's `--loader:.wasm=binary`).
+   * Default: the `core.wasm` beside this package's entry file (beside the bundle, once bundled).
+   * Each distinct value is compiled once per process.
+   */
+  wasm?: string | URL | CompiledCore | ArrayBuffer | ArrayBufferView;
+  /**
+   * The pool workers' script, for bundled apps: the path or `file:` URL of `mlx-knife/worker.mjs`
+   * (or of its bundle). Default: the `worker.mjs` beside this package's entry file (beside the
+   * bundle, once bundled).
+   */
+  worker?: string | URL;
 }
 
 /** Options of {@link list}. */
@@ -359,6 +430,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** See {@link CommonOptions.timeoutMs}. */
   timeoutMs?: number;
+  /** See {@link CommonOptions.wasm}. */
+  wasm?: CommonOptions['wasm'];
+  /** See {@link CommonOptions.worker}. */
+  worker?: CommonOptions['worker'];
 }
 
 /** The `mlxk_host_v1` import object core.wasm needs besides WASI (hashing, lock probes, progress). */
@@ -432,6 +507,19 @@ export function version(options?: CommonOptions): Promise<Envelope<VersionData>>
  * @throws {InvalidOptionError} if `options.model` is missing, or on an unknown option or a wrong type.
  */
 export function rm(options: RmOptions): Promise<Envelope<RmData>>;
+
+/**
+ * Downloads a model into the cache (`mlxk pull <model> --json`): the same envelope, verification
+ * (sha256 for LFS files, git's blob sha1 for the others, before anything is linked), resumable
+ * `blobs/<etag>.incomplete` partials and layout (`trees/<commit>.json`, relative links, `refs/`
+ * last) as the CLI, which huggingface_hub reads as its own. A healthy cached copy makes no request.
+ * Node cannot take huggingface_hub's flock: it waits while another process holds one (Linux's
+ * `/proc/locks`, BSD `O_EXLOCK`), and claims a partial by renaming it to a name of its own, so two
+ * writers never share a file. `HF_HUB_OFFLINE` is honoured. `signal`/`timeoutMs` cancel the whole
+ * pull; the partial stays resumable.
+ * @throws {InvalidOptionError} if `options.model` is missing, or on an unknown option or a wrong type.
+ */
+export function pull(options: PullOptions): Promise<Envelope<PullData>>;
 
 /**
  * Runs the core once, like the CLI with `argv` after its global options, and returns its exit

@@ -4,16 +4,18 @@
 // Keep the syntax simple: one `import` per line, `export [async] function` only, and
 // `import.meta.url` only on the two lines marked `// esm-only`.
 
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const WASM_LOCATION = new URL('./core.wasm', import.meta.url); // esm-only
-const SELF_LOCATION = new URL(import.meta.url); // esm-only
+const WORKER_LOCATION = new URL('./worker.mjs', import.meta.url); // esm-only
 const loadBuiltin = createRequire(import.meta.url); // esm-only
 
 /** Status codes of the `mlxk_host_v1` imports (the ABI is documented in core-wasm's capability.rs). */
@@ -35,7 +37,9 @@ const ERRNO_BADF = 8;
 const ERRNO_FAULT = 21;
 
 let wasiClass = null;
-let modulePromise = null;
+/** Compiled modules, by file or URL (`href`) and by the bytes they came from. */
+const modulesByLocation = new Map();
+const modulesByBytes = new WeakMap();
 
 /**
  * Loads `node:wasi` on first use, dropping only its one-time
@@ -70,19 +74,51 @@ function isWasiExperimentalWarning(warning, typeOrOptions) {
   return isExperimental && /\bWASI\b/.test(message);
 }
 
-/** Compiles core.wasm once per process, on first use. A failed load is retried on the next call. */
-function loadModule() {
-  if (!modulePromise) {
-    modulePromise = readFile(WASM_LOCATION)
-      .then((bytes) => WebAssembly.compile(bytes))
-      .catch((cause) => {
-        modulePromise = null;
-        const error = new Error(`mlx-knife: cannot load core.wasm (${cause.message})`, { cause });
-        error.code = 'InternalError';
-        throw error;
+/**
+ * The compiled core: `wasm` (the option) is a path, a URL, a `WebAssembly.Module` or the bytes of
+ * core.wasm; without it, the core.wasm beside this file. Each is compiled once per process; a failed
+ * load is retried on the next call.
+ */
+function loadModule(wasm) {
+  if (wasm instanceof WebAssembly.Module) return Promise.resolve(wasm);
+  if (ArrayBuffer.isView(wasm) || wasm instanceof ArrayBuffer) {
+    let compiled = modulesByBytes.get(wasm);
+    if (!compiled) {
+      compiled = WebAssembly.compile(wasm).catch((cause) => {
+        modulesByBytes.delete(wasm);
+        throw loadError('the bytes given as the `wasm` option', cause);
       });
+      modulesByBytes.set(wasm, compiled);
+    }
+    return compiled;
   }
-  return modulePromise;
+  const location = wasm === undefined ? WASM_LOCATION : wasm instanceof URL ? wasm : path.resolve(wasm);
+  const key = location instanceof URL ? location.href : location;
+  let compiled = modulesByLocation.get(key);
+  if (!compiled) {
+    const bytes =
+      location instanceof URL && location.protocol !== 'file:'
+        ? fetch(location).then((response) => {
+            if (!response.ok) throw new Error(`HTTP ${response.status}`);
+            return response.arrayBuffer();
+          })
+        : readFile(location);
+    compiled = bytes
+      .then((data) => WebAssembly.compile(data))
+      .catch((cause) => {
+        modulesByLocation.delete(key);
+        throw loadError(location instanceof URL && location.protocol === 'file:' ? fileURLToPath(location) : key, cause);
+      });
+    modulesByLocation.set(key, compiled);
+  }
+  return compiled;
+}
+
+function loadError(what, cause) {
+  const bundled = cause?.code === 'ENOENT' ? ' (in a bundle, copy core.wasm beside it or pass the `wasm` option)' : '';
+  const error = new Error(`mlx-knife: cannot load core.wasm from ${what}: ${cause.message}${bundled}`, { cause });
+  error.code = 'InternalError';
+  return error;
 }
 
 /** The `code` of every TypeError a wrong option raises, whatever the option. */
@@ -95,6 +131,8 @@ const COMMON_OPTIONS = {
   throwOnError: 'boolean',
   signal: 'AbortSignal',
   timeoutMs: 'number',
+  wasm: 'wasm',
+  worker: 'worker',
 };
 
 /** Each function's options (besides the common ones). `model` is required where marked. */
@@ -103,15 +141,18 @@ const OPTIONS = {
   health: { model: 'string', deep: 'boolean', onProgress: 'function' },
   show: { model: 'string', files: 'boolean', config: 'boolean', recalcHash: 'boolean' },
   rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
+  pull: { model: 'string', forceResume: 'boolean', endpoint: 'string', token: 'string', onProgress: 'function' },
   version: {},
 };
-const REQUIRED = { show: ['model'], rm: ['model'] };
+const REQUIRED = { show: ['model'], rm: ['model'], pull: ['model'] };
 const RUN_OPTIONS = {
   cacheDir: 'string',
   workspaceHome: 'string',
   onProgress: 'function',
   signal: 'AbortSignal',
   timeoutMs: 'number',
+  wasm: 'wasm',
+  worker: 'worker',
 };
 
 function invalidOption(fn, message, option) {
@@ -152,6 +193,18 @@ function checkOptions(fn, options, spec) {
     if (spec[key] === 'AbortSignal') {
       if (value !== undefined && !(value instanceof AbortSignal)) {
         throw invalidOption(fn, `option '${key}' must be an AbortSignal`, key);
+      }
+      continue;
+    }
+    if (spec[key] === 'wasm') {
+      const ok = value === undefined || typeof value === 'string' || value instanceof URL || value instanceof WebAssembly.Module || value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+      if (!ok) throw invalidOption(fn, "option 'wasm' must be a path, a URL, a WebAssembly.Module or the bytes of core.wasm", key);
+      if (value === '') throw invalidOption(fn, "option 'wasm' must not be empty", key);
+      continue;
+    }
+    if (spec[key] === 'worker') {
+      if (value !== undefined && !(typeof value === 'string' && value !== '') && !(value instanceof URL && value.protocol === 'file:')) {
+        throw invalidOption(fn, "option 'worker' must be the path or file: URL of mlx-knife's worker.mjs", key);
       }
       continue;
     }
@@ -198,7 +251,7 @@ export async function run(argv, options) {
 async function execute(argv, options) {
   const { cacheDir, origin } = cacheLocationFrom(options);
   const state = cacheState(cacheDir);
-  const module = await loadModule();
+  const module = await loadModule(options.wasm);
 
   // Where the cache came from, for the core's rule that a named cache must exist
   // (core-wasm's location.rs); the same facts the CLI reports.
@@ -327,28 +380,58 @@ function closeGuestFds(fdClose) {
 const POOL_SIZE = Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 const pool = { idle: [], count: 0, waiting: [], nextJob: 1 };
 
-function newWorker(module) {
+/**
+ * Starts a pool worker from `location` (the `worker` option, else the worker.mjs beside this file).
+ * A missing script is reported here, with the fix, rather than as a failed thread later.
+ */
+function newWorker(location) {
+  const file = workerScript(location);
+  if (!existsSync(file)) {
+    const error = new Error(
+      `mlx-knife: its worker script ${file} does not exist (in a bundle, bundle mlx-knife/worker.mjs beside it or pass the \`worker\` option)`,
+    );
+    error.code = 'InternalError';
+    throw error;
+  }
   // No inherited node flags: `--input-type` or `-e` of the parent would break the worker's start.
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(SELF_LOCATION, { workerData: { mlxKnifeWorker: 1, module, stop }, execArgv: [] });
+  const worker = new Worker(file, { workerData: { mlxKnifeWorker: 1, stop }, execArgv: [] });
   worker.mlxKnifeStop = stop;
+  worker.mlxKnifeScript = file;
   worker.unref();
   pool.count += 1;
   return worker;
 }
 
-/** A free worker: an idle one, a new one while the pool is not full, else the next one released. */
-function acquireWorker(module) {
-  if (pool.idle.length) return Promise.resolve(pool.idle.pop());
-  if (pool.count < POOL_SIZE) return Promise.resolve(newWorker(module));
-  return new Promise((resolve) => pool.waiting.push({ resolve, module }));
+/** The worker script's path for a `worker` option (or its absence). */
+function workerScript(location) {
+  const script = location === undefined ? WORKER_LOCATION : location instanceof URL ? location : path.resolve(location);
+  return script instanceof URL ? fileURLToPath(script) : script;
+}
+
+/**
+ * A free worker started from the script `location` names: an idle one, a new one while the pool is
+ * not full (or in place of an idle one from another script), else the next one released.
+ */
+function acquireWorker(location) {
+  const script = workerScript(location);
+  const idle = pool.idle.findIndex((w) => w.mlxKnifeScript === script);
+  if (idle !== -1) return Promise.resolve(pool.idle.splice(idle, 1)[0]);
+  if (pool.count >= POOL_SIZE && pool.idle.length) discardWorker(pool.idle.shift());
+  if (pool.count < POOL_SIZE) return Promise.resolve().then(() => newWorker(location));
+  return new Promise((resolve, reject) => pool.waiting.push({ resolve, reject, location, script }));
 }
 
 function releaseWorker(worker) {
   Atomics.store(worker.mlxKnifeStop, 0, 0);
-  const next = pool.waiting.shift();
-  if (next) next.resolve(worker);
-  else {
+  const next = pool.waiting[0];
+  if (next && next.script !== worker.mlxKnifeScript) {
+    // The next call wants another script: this worker makes room for one.
+    discardWorker(worker);
+  } else if (next) {
+    pool.waiting.shift();
+    next.resolve(worker);
+  } else {
     worker.unref();
     pool.idle.push(worker);
   }
@@ -359,7 +442,12 @@ function discardWorker(worker) {
   pool.count -= 1;
   worker.terminate().catch(() => {});
   const next = pool.waiting.shift();
-  if (next) next.resolve(newWorker(next.module));
+  if (!next) return;
+  try {
+    next.resolve(newWorker(next.location));
+  } catch (error) {
+    next.reject(error);
+  }
 }
 
 function abortError(message, cause) {
@@ -385,7 +473,7 @@ const STOP_GRACE_MS = 2000;
 async function runInWorker(job, module, options) {
   const { signal, timeoutMs, onProgress } = options;
   if (signal?.aborted) throw abortReason(signal);
-  const worker = await acquireWorker(module);
+  const worker = await acquireWorker(options.worker);
   if (signal?.aborted) {
     releaseWorker(worker);
     throw abortReason(signal);
@@ -455,14 +543,14 @@ async function runInWorker(job, module, options) {
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => cancel(abortError(`the call timed out after ${timeoutMs} ms`)), timeoutMs);
     }
-    worker.postMessage({ id, job });
+    worker.postMessage({ id, job, module });
   });
 }
 
 /** The worker side: runs each job it is sent, posting progress, then the result or the error. */
-function serveJobs(module, stop) {
+function serveJobs(stop) {
   const stopped = () => Atomics.load(stop, 0) !== 0;
-  parentPort.on('message', ({ id, job }) => {
+  parentPort.on('message', ({ id, job, module }) => {
     const onProgress = job.progress ? (progress) => parentPort.postMessage({ id, progress }) : undefined;
     try {
       const { exitCode, stdout, stderr } = executeHere(job, module, onProgress, stopped);
@@ -480,7 +568,8 @@ function serveJobs(module, stop) {
   });
 }
 
-if (!isMainThread && workerData && workerData.mlxKnifeWorker === 1) serveJobs(workerData.module, workerData.stop);
+// worker.mjs imports this file in a pool worker; there, this is all that runs.
+if (!isMainThread && workerData && workerData.mlxKnifeWorker === 1) serveJobs(workerData.stop);
 
 /** `mlxk list [pattern] [--all] [--health] [--verbose] --json` */
 export async function list(options) {
@@ -771,6 +860,632 @@ export async function rm(options) {
   if (options.force) flags.push('--force');
   if (options.dryRun) flags.push('--dry-run');
   return invoke('rm', [options.model], flags, options);
+}
+
+/**
+ * `mlxk pull <model> --json` from Node. The core decides everything: whether the network is needed
+ * (`pull --plan`), what to write from the Hub's answers (`pull --write-plan`: every name, link,
+ * digest and document) and the envelope (`pull --finish`, with the pulled revision's health). This
+ * side only moves bytes: it asks the Hub, streams each file into its resumable `.incomplete`
+ * partial while hashing it, and renames and links what the plan names once the digest matches.
+ */
+export async function pull(options) {
+  options = commandOptions('pull', options);
+  // One deadline for the whole pull, every request and core call included.
+  const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter(Boolean);
+  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  const guest = { ...options, onProgress: undefined, timeoutMs: undefined, signal };
+  try {
+    return await pullWith(options, guest, signal);
+  } catch (error) {
+    if (signal?.aborted) {
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      throw abortError(`the call timed out after ${options.timeoutMs} ms`, signal.reason);
+    }
+    throw error;
+  }
+}
+
+async function pullWith(options, guest, signal) {
+  const planArgv = ['pull', '--plan', ...(options.forceResume ? ['--force-resume'] : []), '--', options.model];
+  const plan = parseGuestJson(await execute(planArgv, guest));
+  if (!plan || plan.decision !== 'fetch') {
+    // The cache answers (or the name is refused): the core's own envelope for it.
+    return invoke('pull', [options.model], options.forceResume ? ['--force-resume'] : [], guest);
+  }
+  const state = { repo_id: plan.repo_id, revision: plan.revision, expanded_name: plan.expanded_name ?? null, commit: null };
+  const finish = (outcome) => invoke('pull', [JSON.stringify({ ...state, outcome })], ['--finish'], { ...guest, throwOnError: options.throwOnError });
+  const offline = ['HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'].find((name) =>
+    ['1', 'ON', 'YES', 'TRUE'].includes(String(process.env[name] ?? '').trim().toUpperCase()),
+  );
+  if (offline) return finish({ offline });
+
+  const { cacheDir } = cacheLocationFrom(options);
+  const hub = new HubClient(options.endpoint ?? hubEndpoint(), options.token ?? hubToken(), signal);
+  const writePlan = async (info, pages) =>
+    parseGuestJson(await execute(['pull', '--write-plan', '--', JSON.stringify({ repo_id: plan.repo_id, revision: plan.revision, info, pages })], guest));
+  let info;
+  try {
+    info = (await hub.json(plan.revision_url)).body;
+  } catch (error) {
+    return finish({ revision_failed: hubReply(error) });
+  }
+  const revision = await writePlan(info, null);
+  if (revision.revision_failed) return finish({ revision_failed: revision.revision_failed });
+  state.commit = info.sha.toLowerCase();
+  const pages = [];
+  try {
+    for (let next = revision.listing; next; ) {
+      const page = await hub.json(next);
+      pages.push(page.body);
+      next = page.next;
+    }
+  } catch (error) {
+    return finish({ listing_failed: hubReply(error) });
+  }
+  const written = await writePlan(info, pages);
+  if (written.failed) return finish({ listing_failed: written.failed });
+  const write = written.plan;
+
+  if (write.probe !== null) {
+    const smallest = write.files.find((f) => f.path === write.probe);
+    try {
+      const status = await hub.head(smallest.url);
+      if (status === 401 || status === 403) return finish('probe_refused');
+    } catch (error) {
+      return finish(fileFailed(smallest, { kind: 'hub', reply: hubReply(error) }));
+    }
+  }
+
+  const cache = new CacheWriter(cacheDir);
+  const writing = async (step) => {
+    try {
+      await step();
+      return null;
+    } catch (error) {
+      if (error instanceof WriteFailure) return finish({ write_failed: { path: error.path, reason: error.reason } });
+      throw error;
+    }
+  };
+  const prepared = await writing(async () => {
+    await cache.open();
+    if (!(await cache.exists(write.tag.path))) await cache.writeAtomic(write.tag.path, write.tag.content);
+    for (const dir of write.dirs) await cache.mkdirs(dir);
+    if (!(await cache.exists(write.tree.path))) await cache.writeAtomic(write.tree.path, write.tree.content);
+  });
+  if (prepared) return prepared;
+  const settings = pullSettings();
+  const progress = pullProgress(options.onProgress, write.files);
+  const result = await fetchAll(write.files, settings.jobs, (file) => fetchFile(hub, cache, file, settings, progress));
+  if (result.failure) {
+    if (result.failure.abort) throw result.failure.abort;
+    return finish(result.failure.outcome);
+  }
+  // The ref comes last: it only ever names a complete snapshot.
+  const referenced = await writing(async () => {
+    if (write.ref_file && (await cache.readSmall(write.ref_file.path)) !== write.ref_file.content) {
+      await cache.writeAtomic(write.ref_file.path, write.ref_file.content);
+    }
+  });
+  if (referenced) return referenced;
+  return finish({
+    done: {
+      snapshot: path.join(cacheDir, ...write.snapshot.split('/')),
+      files: write.files.length,
+      downloaded: result.downloaded,
+      bytes: result.bytes,
+    },
+  });
+}
+
+/** The JSON a core step printed (its protocol documents), or null. */
+function parseGuestJson(ran) {
+  try {
+    return JSON.parse(ran.stdout.toString('utf8'));
+  } catch {
+    const error = new Error(`mlx-knife: the core's pull step printed no JSON: ${ran.stderr.toString('utf8').trim()}`);
+    error.code = 'InternalError';
+    throw error;
+  }
+}
+
+/** The `file_failed` outcome of a planned file. */
+function fileFailed(file, failure) {
+  return { file_failed: { path: file.path, size: file.size, algo: file.algo, expected: file.expected, failure } };
+}
+
+/** HF_ENDPOINT, else the Hub. */
+function hubEndpoint() {
+  const value = (process.env.HF_ENDPOINT ?? '').trim().replace(/\/+$/, '');
+  return value || 'https://huggingface.co';
+}
+
+/** The token as huggingface_hub (and the CLI) find it: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file. */
+function hubToken() {
+  const get = (name) => (process.env[name] ? process.env[name] : undefined);
+  const clean = (t) => t.replace(/[\r\n]/g, '').trim() || undefined;
+  const direct = get('HF_TOKEN') ?? get('HUGGING_FACE_HUB_TOKEN');
+  if (direct !== undefined) return clean(direct);
+  const home = get('HOME') ?? os.homedir();
+  const expand = (p) => (p === '~' ? home : p.startsWith('~/') ? path.join(home, p.slice(2)) : p);
+  const file = get('HF_TOKEN_PATH')
+    ? expand(get('HF_TOKEN_PATH'))
+    : path.join(expand(get('HF_HOME') ?? path.join(get('XDG_CACHE_HOME') ?? path.join(home, '.cache'), 'huggingface')), 'token');
+  try {
+    return clean(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function envNumber(name) {
+  const n = Number.parseInt(String(process.env[name] ?? '').trim(), 10);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** The CLI's tuning variables, read the same way. */
+function pullSettings() {
+  return {
+    jobs: Math.min(32, Math.max(1, envNumber('MLXK_PULL_JOBS') ?? 8)),
+    attempts: Math.min(100, Math.max(1, envNumber('MLXK_PULL_RETRIES') ?? 5)),
+    stallMs: Math.max(1, envNumber('MLXK_PULL_TIMEOUT_SECS') ?? 60) * 1000,
+    lockTimeoutSecs: envNumber('MLXK_LOCK_TIMEOUT_SECS') ?? 600,
+  };
+}
+
+/** A failed Hub request: the core's `HubReply`. */
+class HubFailure extends Error {
+  constructor(reply) {
+    super(reply.reason ?? `HTTP ${reply.status}`);
+    this.reply = reply;
+  }
+}
+
+function hubReply(error) {
+  if (error instanceof HubFailure) return error.reply;
+  if (error?.name === 'AbortError') throw error;
+  return { kind: 'network', reason: String(error?.message ?? error) };
+}
+
+const MAX_REDIRECTS = 10;
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** The Hub at one endpoint with one token: redirects by hand (the token stays on the endpoint's origin), retries with backoff. */
+class HubClient {
+  constructor(endpoint, token, signal) {
+    this.endpoint = endpoint.replace(/\/+$/, '');
+    this.origin = new URL(this.endpoint).origin;
+    this.token = token;
+    this.signal = signal;
+    this.settings = pullSettings();
+  }
+
+  /** One request (following redirects); the final response whatever its status. */
+  async send(pathOrUrl, { method = 'GET', range } = {}) {
+    let url = new URL(pathOrUrl.startsWith('/') ? `${this.endpoint}${pathOrUrl}` : pathOrUrl);
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers = { 'user-agent': 'mlx-knife-node' };
+      if (this.token && url.origin === this.origin) headers.authorization = `Bearer ${this.token}`;
+      if (range !== undefined) headers.range = `bytes=${range}-`;
+      let response;
+      try {
+        response = await fetch(url, { method, headers, redirect: 'manual', signal: this.signal });
+      } catch (error) {
+        if (error?.name === 'AbortError') throw error;
+        throw new HubFailure({ kind: 'network', reason: String(error?.cause?.message ?? error?.message ?? error) });
+      }
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      await response.body?.cancel();
+      const next = new URL(location.trim(), url);
+      if (!['http:', 'https:'].includes(next.protocol) || (url.protocol === 'https:' && next.protocol === 'http:')) {
+        throw new HubFailure({ kind: 'malformed', reason: `refused a redirect to '${next.href}': it leaves https, or http(s)` });
+      }
+      url = next;
+    }
+    throw new HubFailure({ kind: 'malformed', reason: `more than ${MAX_REDIRECTS} redirects` });
+  }
+
+  /** A request that must succeed (or be a 416 to a range), retried while the failure is transient. */
+  async get(pathOrUrl, range) {
+    for (let failures = 0; ; ) {
+      let error;
+      let retryAfter;
+      try {
+        const response = await this.send(pathOrUrl, { range });
+        if (response.ok || response.status === 416) return response;
+        await response.body?.cancel();
+        const seconds = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
+        retryAfter = Number.isFinite(seconds) ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : undefined;
+        error = new HubFailure({
+          kind: 'http',
+          status: response.status,
+          code: response.headers.get('x-error-code'),
+          message: response.headers.get('x-error-message'),
+        });
+      } catch (caught) {
+        if (!(caught instanceof HubFailure)) throw caught;
+        error = caught;
+      }
+      failures += 1;
+      const { reply } = error;
+      const transient = reply.kind === 'network' || (reply.kind === 'http' && (reply.status === 408 || reply.status === 429 || reply.status >= 500));
+      if (!transient || failures >= this.settings.attempts) throw error;
+      await sleep(retryAfter ?? Math.min(500 * 2 ** Math.min(failures - 1, 4), 8000), this.signal);
+    }
+  }
+
+  /** A JSON document and the `rel="next"` link of its page (kept on the Hub's origin). */
+  async json(pathOrUrl) {
+    const response = await this.get(pathOrUrl);
+    let body;
+    try {
+      body = JSON.parse(await response.text());
+    } catch (error) {
+      if (error?.name === 'AbortError') throw error;
+      throw new HubFailure({ kind: 'malformed', reason: `${pathOrUrl}: not JSON (${error.message})` });
+    }
+    const link = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get('link') ?? '');
+    let next = null;
+    if (link) {
+      const url = new URL(link[1], this.endpoint);
+      if (url.origin !== this.origin) throw new HubFailure({ kind: 'malformed', reason: `tree page link leaves the Hub: ${link[1]}` });
+      next = url.href;
+    }
+    return { body, next };
+  }
+
+  /** The status of a HEAD (redirects followed). */
+  async head(pathOrUrl) {
+    const response = await this.send(pathOrUrl, { method: 'HEAD' });
+    return response.status;
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A cache write that failed: the path (relative) and the system's words. */
+class WriteFailure extends Error {
+  constructor(rel, cause) {
+    super(`${rel}: ${cause.message}`);
+    this.path = rel;
+    this.reason = cause.code === 'EACCES' ? 'permission denied' : cause.code === 'ENOSPC' ? 'no space left' : cause.message;
+  }
+}
+
+/**
+ * The cache, for writing the names the core's plan gives: every folder on the way is checked to be
+ * a real folder (never a link), so nothing a cache holds can steer a write outside it.
+ */
+class CacheWriter {
+  constructor(root) {
+    this.root = root;
+    this.checked = new Set(['']);
+  }
+
+  async open() {
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+    } catch (error) {
+      throw new WriteFailure('.', error);
+    }
+  }
+
+  abs(rel) {
+    return path.join(this.root, ...rel.split('/'));
+  }
+
+  /** Creates `rel` and its parents, refusing any component that is not a real folder. */
+  async mkdirs(rel) {
+    if (this.checked.has(rel)) return;
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    await this.mkdirs(parent);
+    const abs = this.abs(rel);
+    try {
+      await fsp.mkdir(abs);
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw new WriteFailure(rel, error);
+    }
+    const stat = await fsp.lstat(abs).catch((error) => {
+      throw new WriteFailure(rel, error);
+    });
+    if (!stat.isDirectory()) throw new WriteFailure(rel, new Error('not a folder (a link or a file is in the way)'));
+    this.checked.add(rel);
+  }
+
+  async parentOf(rel) {
+    await this.mkdirs(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+    return this.abs(rel);
+  }
+
+  async exists(rel) {
+    return fsp.lstat(this.abs(rel)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async readSmall(rel) {
+    try {
+      const stat = await fsp.lstat(this.abs(rel));
+      return stat.isFile() && stat.size <= 1 << 20 ? await fsp.readFile(this.abs(rel), 'utf8') : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Replaces `rel` atomically (a temp file beside it, or in `.locks/` for a file at the root). */
+  async writeAtomic(rel, content) {
+    const target = await this.parentOf(rel);
+    const folder = rel.includes('/') ? path.dirname(target) : await this.parentOf('.locks/x').then(path.dirname);
+    const tmp = path.join(folder, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fsp.writeFile(tmp, content, { flag: 'wx' });
+      await fsp.rename(tmp, target);
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      throw new WriteFailure(rel, error);
+    }
+  }
+}
+
+/** Calls `onProgress({ bytes, totalBytes, files, totalFiles, file })` as bytes arrive and files finish. */
+function pullProgress(onProgress, files) {
+  const state = { bytes: 0, totalBytes: files.reduce((n, f) => n + f.size, 0), files: 0, totalFiles: files.length };
+  const emit = (file) => {
+    if (typeof onProgress === 'function') onProgress({ ...state, file });
+  };
+  return {
+    bytes(n, file) {
+      state.bytes += n;
+      emit(file);
+    },
+    done(file, skipped) {
+      state.bytes += skipped;
+      state.files += 1;
+      emit(file);
+    },
+  };
+}
+
+/** Runs `work` over `files`, `jobs` at a time in order; the first failure (by position) stops new files. */
+async function fetchAll(files, jobs, work) {
+  let next = 0;
+  let failure = null;
+  let failedAt = Infinity;
+  let downloaded = 0;
+  let bytes = 0;
+  const lane = async () => {
+    while (failure === null && next < files.length) {
+      const i = next++;
+      try {
+        const received = await work(files[i]);
+        if (received !== null) {
+          downloaded += 1;
+          bytes += received;
+        }
+      } catch (error) {
+        if (i < failedAt) {
+          failedAt = i;
+          failure = error?.name === 'AbortError' ? { abort: error } : error instanceof FileFailure ? { outcome: error.outcome } : { abort: error };
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(files.length, 1)) }, lane));
+  return { failure, downloaded, bytes };
+}
+
+/** A planned file that could not be fetched: its `file_failed` outcome. */
+class FileFailure extends Error {
+  constructor(file, failure) {
+    super(`${file.path}: ${failure.kind}`);
+    this.outcome = fileFailed(file, failure);
+  }
+}
+
+/** The digest of `prefix` then the file at `abs`, in HASH_CHUNK reads. */
+async function digestFile(abs, algo, prefix) {
+  const hash = createHash(algo);
+  if (prefix) hash.update(Buffer.from(prefix, 'latin1'));
+  const handle = await fsp.open(abs, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash;
+}
+
+/** Whether the snapshot already has `file`: its link to the right blob of the right size (or a plain file of that size). */
+async function snapshotHas(cache, file) {
+  try {
+    const entry = await fsp.lstat(cache.abs(file.pointer));
+    if (!entry.isSymbolicLink()) return entry.isFile() && entry.size === file.size;
+    if ((await fsp.readlink(cache.abs(file.pointer))) !== file.link_target) return false;
+    const blob = await fsp.stat(cache.abs(file.blob));
+    return blob.isFile() && blob.size === file.size;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes the snapshot entry a relative link to the blob, replacing a file or link in the way. */
+async function linkPointer(cache, file) {
+  const abs = await cache.parentOf(file.pointer);
+  try {
+    const entry = await fsp.lstat(abs).catch(() => null);
+    if (entry?.isDirectory()) throw new Error('a folder is where a file belongs');
+    if (entry) await fsp.unlink(abs);
+    await fsp.symlink(file.link_target, abs);
+  } catch (error) {
+    throw new FileFailure(file, { kind: 'write', path: file.pointer, reason: error.message });
+  }
+}
+
+/**
+ * Waits while another process holds the file's flock (huggingface_hub's, the CLI's). Node cannot
+ * take an flock itself; it reads the lock table instead, and claims the partial by renaming it.
+ */
+async function waitForLock(cache, file, settings, signal) {
+  const abs = await cache.parentOf(file.lock);
+  await fsp.writeFile(abs, '', { flag: 'a' }).catch((error) => {
+    throw new FileFailure(file, { kind: 'write', path: file.lock, reason: error.message });
+  });
+  const start = Date.now();
+  for (;;) {
+    const stat = await fsp.lstat(abs, { bigint: true });
+    if (lockHeld(abs, stat) !== true) return;
+    if (Date.now() - start >= settings.lockTimeoutSecs * 1000) {
+      throw new FileFailure(file, { kind: 'lock_timeout', lock: file.lock, secs: settings.lockTimeoutSecs });
+    }
+    await sleep(100, signal);
+  }
+}
+
+/**
+ * Makes sure `file` is in the snapshot, downloading what is missing; resolves to the bytes received,
+ * or null when nothing was downloaded. The partial is claimed by renaming `<etag>.incomplete` to a
+ * name of this process's own, so two writers never share one; it is given back under its resumable
+ * name when the transfer stops early, and deleted only when its content is proven wrong.
+ */
+async function fetchFile(hub, cache, file, settings, progress) {
+  if (await snapshotHas(cache, file)) {
+    progress.done(file.path, file.size);
+    return null;
+  }
+  await cache.parentOf(file.blob);
+  for (;;) {
+    await waitForLock(cache, file, settings, hub.signal);
+    // Another process may have finished it, or an earlier run left a blob without its link.
+    const blob = await fsp.lstat(cache.abs(file.blob)).catch(() => null);
+    if (blob?.isFile() && blob.size === file.size && (await digestFile(cache.abs(file.blob), file.algo, file.digest_prefix)).digest('hex') === file.expected) {
+      await linkPointer(cache, file);
+      progress.done(file.path, file.size);
+      return null;
+    }
+    if (blob) await fsp.rm(cache.abs(file.blob), { force: true });
+    const mine = `${cache.abs(file.incomplete)}.${process.pid}-${randomBytes(4).toString('hex')}`;
+    const claimed = await fsp.rename(cache.abs(file.incomplete), mine).then(
+      () => true,
+      (error) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+    );
+    // A writer that took the lock just before the claim may have the partial open: give it back.
+    const lockStat = await fsp.lstat(cache.abs(file.lock), { bigint: true });
+    if (lockHeld(cache.abs(file.lock), lockStat) === true) {
+      if (claimed) await fsp.rename(mine, cache.abs(file.incomplete)).catch(() => {});
+      continue;
+    }
+    const received = await transfer(hub, cache, file, mine, settings, progress);
+    await fsp.rename(mine, cache.abs(file.blob)).catch((error) => {
+      throw new FileFailure(file, { kind: 'write', path: file.blob, reason: error.message });
+    });
+    await linkPointer(cache, file);
+    progress.done(file.path, 0);
+    return received;
+  }
+}
+
+/** Streams `file` into the partial at `mine` until it holds exactly the listed bytes; the bytes received. */
+async function transfer(hub, cache, file, mine, settings, progress) {
+  const handle = await fsp.open(mine, 'a+');
+  let keep = true;
+  const giveBack = async () => {
+    await handle.close().catch(() => {});
+    if (keep) await fsp.rename(mine, cache.abs(file.incomplete)).catch(() => {});
+    else await fsp.rm(mine, { force: true });
+  };
+  try {
+    let have = (await handle.stat()).size;
+    if (have > file.size) {
+      await handle.truncate(0);
+      have = 0;
+    }
+    let hash = have > 0 ? await digestFile(mine, file.algo, file.digest_prefix) : createHash(file.algo).update(Buffer.from(file.digest_prefix, 'latin1'));
+    let received = 0;
+    let failures = 0;
+    let furthest = have;
+    let lastError = '';
+    while (have < file.size) {
+      let response;
+      try {
+        response = await hub.get(file.url, have > 0 ? have : undefined);
+      } catch (error) {
+        if (error instanceof HubFailure) throw new FileFailure(file, { kind: 'hub', reply: error.reply });
+        throw error;
+      }
+      const range = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+      const startsAt = response.status === 206 ? (range ? Number(range[1]) : null) : response.status === 416 ? null : 0;
+      if (startsAt !== have) {
+        // The server ignored `Range`, or answered another range: start over.
+        await handle.truncate(0);
+        hash = createHash(file.algo).update(Buffer.from(file.digest_prefix, 'latin1'));
+        have = 0;
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          failures += 1;
+          lastError = `HTTP ${response.status} to a range request`;
+          if (failures >= settings.attempts) break;
+          continue;
+        }
+      }
+      try {
+        for await (const chunk of response.body) {
+          if (have + chunk.length > file.size) {
+            keep = false;
+            throw new FileFailure(file, { kind: 'too_long' });
+          }
+          await handle.write(chunk, 0, chunk.length, null);
+          hash.update(chunk);
+          have += chunk.length;
+          received += chunk.length;
+          progress.bytes(chunk.length, file.path);
+        }
+      } catch (error) {
+        if (error instanceof FileFailure || error?.name === 'AbortError' || hub.signal?.aborted) throw error;
+        lastError = String(error?.cause?.message ?? error?.message ?? error);
+      }
+      if (have < file.size) {
+        if (have > furthest) {
+          furthest = have;
+          failures = 0;
+        }
+        failures += 1;
+        if (!lastError) lastError = 'the connection closed early';
+        if (failures >= settings.attempts) break;
+        await sleep(Math.min(500 * 2 ** Math.min(failures - 1, 4), 8000), hub.signal);
+      }
+    }
+    if (have < file.size) throw new FileFailure(file, { kind: 'incomplete', reason: lastError, have });
+    const actual = hash.digest('hex');
+    if (actual !== file.expected) {
+      keep = false;
+      throw new FileFailure(file, { kind: 'checksum', actual });
+    }
+    await handle.close();
+    return received;
+  } catch (error) {
+    await giveBack();
+    throw error;
+  }
 }
 
 /** `mlxk --version --json` */

@@ -20,6 +20,7 @@ pub mod error;
 pub mod fetch;
 pub mod fs;
 pub mod health;
+pub mod hub;
 pub mod json;
 pub mod layout;
 pub mod location;
@@ -76,6 +77,16 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
         let plan = commands::pull::plan(args, &fs);
         return Output {
             stdout: serde_json::to_vec(&plan).expect("plans always serialize"),
+            stderr: Vec::new(),
+            code: 0,
+        };
+    }
+    if let request::Command::Pull(args) = &req.command
+        && args.step == Some(request::PullStep::WritePlan)
+    {
+        // Also for the host alone: the Hub's answers in, what to write out.
+        return Output {
+            stdout: commands::pull::write_step(&args.model),
             stderr: Vec::new(),
             code: 0,
         };

@@ -462,6 +462,9 @@ pub enum PullPlan {
         revision: String,
         /// The cached name the spec resolved to, when it differs from what was typed.
         expanded_name: Option<String>,
+        /// The revision endpoint's URL path (a host that does not link this crate asks it).
+        #[serde(default)]
+        revision_url: String,
     },
 }
 

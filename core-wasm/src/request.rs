@@ -106,6 +106,18 @@ pub struct PullArgs {
     pub force_resume: bool,
     /// `--plan`: print the decision as a [`crate::protocol::PullPlan`] for the host.
     pub plan: bool,
+    /// A later step of a host's download (`--write-plan` or `--finish`); `model` then
+    /// holds the step's JSON state (see `commands::pull`).
+    pub step: Option<PullStep>,
+}
+
+/// The steps of a download a host drives after `--plan` said to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullStep {
+    /// `--write-plan STATE`: the Hub's answers in, the [`crate::hub::WritePlan`] out.
+    WritePlan,
+    /// `--finish STATE`: what the host did in, the command's envelope out.
+    Finish,
 }
 
 /// Arguments of `rm`.
@@ -223,14 +235,25 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             })
         }
         "pull" => {
-            let (flags, positionals) = split_args(rest, &["--force-resume", "--plan"])?;
+            let (flags, positionals) = split_args(
+                rest,
+                &["--force-resume", "--plan", "--write-plan", "--finish"],
+            )?;
             let model = one_optional(positionals)?.ok_or_else(|| {
                 CoreError::Usage("the following arguments are required: model".into())
             })?;
+            let step = if flags.contains(&"--write-plan") {
+                Some(PullStep::WritePlan)
+            } else if flags.contains(&"--finish") {
+                Some(PullStep::Finish)
+            } else {
+                None
+            };
             Command::Pull(PullArgs {
                 model,
                 force_resume: flags.contains(&"--force-resume"),
                 plan: flags.contains(&"--plan"),
+                step,
             })
         }
         "clone" => Command::Clone(parse_clone(rest)?),

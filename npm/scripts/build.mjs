@@ -40,7 +40,7 @@ function writeHelp(mlxk) {
 const ESM_ONLY = {
   WASM_LOCATION: "const WASM_LOCATION = path.join(__dirname, 'core.wasm');",
   loadBuiltin: 'const loadBuiltin = require;',
-  SELF_LOCATION: 'const SELF_LOCATION = __filename;',
+  WORKER_LOCATION: "const WORKER_LOCATION = path.join(__dirname, 'worker.mjs');",
 };
 
 /** Imported names that only the `// esm-only` lines use; CommonJS has `require` already. */

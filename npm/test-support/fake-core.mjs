@@ -146,6 +146,7 @@ export function packageWithFakeCore(wasm) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mlxk-fake-core-'));
   copyFileSync(ESM_ENTRY, path.join(dir, 'index.mjs'));
   copyFileSync(CJS_ENTRY, path.join(dir, 'index.cjs'));
+  copyFileSync(path.join(path.dirname(ESM_ENTRY), 'worker.mjs'), path.join(dir, 'worker.mjs'));
   writeFileSync(path.join(dir, 'core.wasm'), wasm);
   return { dir, esm: path.join(dir, 'index.mjs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,6 +1,6 @@
 // Compile-only check of index.d.ts as an ESM consumer sees it (`npm run typecheck`).
-import { health, list, resolveCacheDir, rm, run, show, version } from 'mlx-knife';
-import type { Envelope, InvalidOptionError, ListData, MlxKnifeError, ModelObject } from 'mlx-knife';
+import { health, list, pull, resolveCacheDir, rm, run, show, version } from 'mlx-knife';
+import type { Envelope, InvalidOptionError, ListData, MlxKnifeError, ModelObject, PullData, PullProgress } from 'mlx-knife';
 
 async function main(): Promise<void> {
   const listed: Envelope<ListData> = await list({ pattern: 'llama', all: true, cacheDir: resolveCacheDir() });
@@ -65,6 +65,22 @@ async function main(): Promise<void> {
   // @ts-expect-error run() has no `throwOnError`
   await run(['list'], { throwOnError: true });
   await rm({ model: 'org/name', dryRun: true, force: false });
+
+  const pulled: Envelope<PullData> = await pull({
+    model: 'org/name@main',
+    endpoint: 'http://127.0.0.1:1',
+    token: 'hf_x',
+    forceResume: false,
+    onProgress: (p: PullProgress) => void (p.bytes / p.totalBytes),
+    signal: AbortSignal.timeout(1000),
+  });
+  if (pulled.status === 'success') void pulled.data.files_downloaded;
+  // @ts-expect-error pull() needs a model
+  await pull({});
+  await list({ wasm: new Uint8Array(0), worker: new URL('file:///x/worker.mjs') });
+  await list({ wasm: '/x/core.wasm' });
+  // @ts-expect-error `wasm` is no number
+  await list({ wasm: 1 });
 
   try {
     await rm({ model: 'org/name' });

@@ -11,7 +11,7 @@ import { CacheFixture, PKG_DIR, addHealthyModel, requireBuiltPackage } from '../
 requireBuiltPackage();
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const EXPECTED_FILES = ['README.md', 'bin/mlx-knife.mjs', 'core.wasm', 'help.json', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.mjs', 'package.json'];
+const EXPECTED_FILES = ['README.md', 'bin/mlx-knife.mjs', 'core.wasm', 'help.json', 'index.cjs', 'index.d.cts', 'index.d.ts', 'index.mjs', 'package.json', 'worker.mjs'];
 
 let cache;
 before(() => {

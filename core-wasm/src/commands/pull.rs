@@ -7,11 +7,14 @@ use super::Outcome;
 use crate::error::CoreError;
 use crate::fetch;
 use crate::fs::CacheFs;
+use crate::hub::{self, HubError, HubReply, TransferFailure};
 use crate::model;
 use crate::protocol::{CommandName, Envelope, ErrorBody, PullData, PullPlan, to_value};
-use crate::request::PullArgs;
+use crate::request::{PullArgs, PullStep};
 use crate::resolve::{self, Resolution};
 use crate::scan::{self, CachedRepo};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// The reference's suffix of a `requires_confirmation` message.
 pub const RESUME_HINT: &str = "Use --force-resume to attempt resume or 'mlxk rm' to delete.";
@@ -55,6 +58,7 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
             repo_id: repo_id.to_owned(),
             revision: revision.to_owned(),
             expanded_name: (repo_id != typed).then(|| repo_id.to_owned()),
+            revision_url: hub::revision_path(repo_id, revision),
         }
     };
     // A cached repo at a revision: answer from the cache, unless told to fetch anyway.
@@ -129,15 +133,199 @@ pub fn human(data: &PullData) -> String {
     )
 }
 
+/// The `--write-plan` step's state: the Hub's answers for a [`PullPlan::Fetch`].
+#[derive(Debug, Clone, Deserialize)]
+struct WriteState {
+    repo_id: String,
+    revision: String,
+    /// The revision endpoint's document.
+    info: Value,
+    /// The tree listing's pages, in order; absent for the first phase, which only reads
+    /// the revision and names the listing to fetch.
+    pages: Option<Vec<Value>>,
+}
+
+/// `pull --write-plan STATE`, in two phases. Without `pages`: `{"listing": URL path}`
+/// (the commit's first tree page), or `{"revision_failed": HubReply}` when the revision's
+/// document is unusable. With them: `{"plan": WritePlan}`, or `{"failed": HubReply}` when
+/// the listing is unusable. The host passes a failure on to `--finish` as it is.
+pub fn write_step(state: &str) -> Vec<u8> {
+    let malformed = |e: HubError| HubReply::Malformed {
+        reason: e.to_string(),
+    };
+    let value = match serde_json::from_str::<WriteState>(state) {
+        Err(e) => serde_json::json!({ "failed": HubReply::Malformed {
+            reason: format!("the write-plan state is unreadable: {e}"),
+        } }),
+        Ok(st) => match (hub::parse_revision(&st.info), st.pages) {
+            (Err(e), _) => serde_json::json!({ "revision_failed": malformed(e) }),
+            (Ok(info), None) => {
+                serde_json::json!({ "listing": hub::tree_path(&st.repo_id, &info.sha) })
+            }
+            (Ok(info), Some(pages)) => match hub::parse_listing(&pages) {
+                Ok(files) => serde_json::json!({
+                    "plan": hub::write_plan(&st.repo_id, &st.revision, &info, &files)
+                }),
+                Err(e) => serde_json::json!({ "failed": malformed(e) }),
+            },
+        },
+    };
+    serde_json::to_vec(&value).expect("plans always serialize")
+}
+
+/// What a host's download came to, for `--finish`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum HostOutcome {
+    /// Every file is in the snapshot and the ref is written.
+    Done {
+        /// The snapshot folder, absolute, as the host sees it.
+        snapshot: String,
+        files: u64,
+        downloaded: u64,
+        bytes: u64,
+    },
+    /// An offline variable is set (its name).
+    Offline(String),
+    /// The revision request failed.
+    RevisionFailed(HubReply),
+    /// A listing request failed, or the write plan said the answers were unusable.
+    ListingFailed(HubReply),
+    /// The gated repo's probe was refused (401/403).
+    ProbeRefused,
+    /// A file failed.
+    FileFailed {
+        path: String,
+        size: u64,
+        /// `sha256` or `sha1`, as the write plan gave it.
+        algo: String,
+        expected: String,
+        failure: TransferFailure,
+    },
+    /// The cache could not be written outside a file's transfer.
+    WriteFailed { path: String, reason: String },
+}
+
+/// The `--finish` step's state.
+#[derive(Debug, Clone, Deserialize)]
+struct FinishState {
+    repo_id: String,
+    revision: String,
+    expanded_name: Option<String>,
+    commit: Option<String>,
+    outcome: HostOutcome,
+}
+
+/// The health verdict the CLI records after a download: `healthy` or `unhealthy: <why>`.
+pub fn pulled_health(fs: &CacheFs, repo_id: &str, commit: &str) -> String {
+    let spec = format!("{repo_id}@{commit}");
+    let found = scan::scan_cache(fs)
+        .ok()
+        .map(|info| resolve::resolve(fs, &info, &spec));
+    match found {
+        Some(Resolution::Found { repo, revision, .. }) => {
+            let eval = model::evaluate(fs, &repo, revision.as_deref());
+            if eval.health.healthy {
+                "healthy".to_owned()
+            } else {
+                format!("unhealthy: {}", eval.health.reason)
+            }
+        }
+        _ => "unknown: the health check did not run".to_owned(),
+    }
+}
+
+/// `pull --finish STATE`: the envelope of a download a host carried out.
+fn finish(state: &str, fs: &CacheFs) -> (PullData, Option<ErrorBody>) {
+    let st = match serde_json::from_str::<FinishState>(state) {
+        Ok(st) => st,
+        Err(e) => {
+            let data = PullData {
+                download_status: status("error"),
+                ..PullData::default()
+            };
+            let e = CoreError::PullFailed(format!("the finish state is unreadable: {e}"));
+            return (data, Some(e.to_body()));
+        }
+    };
+    let repo = st.repo_id.as_str();
+    let mut data = PullData {
+        model: Some(st.repo_id.clone()),
+        download_status: status("failed"),
+        expanded_name: st.expanded_name.clone(),
+        commit_hash: st.commit.clone(),
+        ..PullData::default()
+    };
+    let error = match st.outcome {
+        HostOutcome::Done {
+            snapshot,
+            files,
+            downloaded,
+            bytes,
+        } => {
+            let commit = st.commit.clone().unwrap_or_default();
+            data.download_status = status("success");
+            data.message = format!("Downloaded to {snapshot}");
+            data.health = Some(pulled_health(fs, repo, &commit));
+            data.files_total = Some(files);
+            data.files_downloaded = Some(downloaded);
+            data.bytes_downloaded = Some(bytes);
+            return (data, None);
+        }
+        HostOutcome::Offline(name) => CoreError::Offline(name, st.repo_id.clone()),
+        HostOutcome::RevisionFailed(e) => {
+            let (error, warning) = hub::revision_error(repo, &st.revision, e.into());
+            data.preflight_warning = warning;
+            error
+        }
+        HostOutcome::ListingFailed(e) => hub::file_error(repo, "tree listing", e.into()),
+        HostOutcome::ProbeRefused => hub::gated(repo),
+        HostOutcome::FileFailed {
+            path,
+            size,
+            algo,
+            expected,
+            failure,
+        } => {
+            let algo = if algo == "sha1" { "git-sha1" } else { "sha256" };
+            let file = hub::RemoteFileRef {
+                path: &path,
+                size,
+                algo,
+                expected: &expected,
+            };
+            failure.to_error(repo, &file)
+        }
+        HostOutcome::WriteFailed { path, reason } => {
+            CoreError::PullFailed(format!("Cannot write {path}: {reason}"))
+        }
+    };
+    if let CoreError::AccessDenied(_) = error {
+        data.download_status = status("access_denied");
+    }
+    (data, Some(error.to_body()))
+}
+
 /// Runs `pull` inside the module alone (the npm package, a stock runtime): it answers
-/// what the cache can answer; a download needs the CLI, which has the network.
+/// what the cache can answer, and the envelope of a download the host did (`--finish`);
+/// a download itself needs a host that has the network.
 pub fn run(args: &PullArgs, fs: &CacheFs) -> Outcome {
+    if args.step == Some(PullStep::Finish) {
+        let (data, error) = finish(&args.model, fs);
+        let human = human(&data);
+        return Outcome {
+            envelope: envelope(data, error),
+            human,
+            exit_code: None,
+        };
+    }
     let (data, error) = match plan(args, fs) {
         PullPlan::Reply { data, error } => (*data, error),
         PullPlan::Fetch {
             repo_id,
             expanded_name,
             revision,
+            ..
         } => {
             let data = PullData {
                 model: Some(repo_id.clone()),
@@ -182,7 +370,8 @@ mod tests {
             PullPlan::Fetch {
                 repo_id: "org/m".into(),
                 revision: "v1.0".into(),
-                expanded_name: None
+                expanded_name: None,
+                revision_url: "/api/models/org/m/revision/v1.0".into(),
             }
         );
         assert!(matches!(plan_for("gpt2"), PullPlan::Fetch { revision, .. } if revision == "main"));

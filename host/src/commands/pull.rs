@@ -67,6 +67,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> ExitStatus {
                 repo_id,
                 revision,
                 expanded_name,
+                ..
             } => download(ctx, repo_id, revision, expanded_name),
             PullPlan::Reply { data, error } => {
                 let data = *data;

@@ -18,45 +18,7 @@ const MAX_API_BODY: u64 = 64 << 20;
 /// Longest wait a `Retry-After` may ask for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// What went wrong talking to the Hub.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HubError {
-    /// `X-Error-Code: RepoNotFound` (also what a private repo looks like without a token).
-    #[error("repository not found")]
-    RepoNotFound,
-    /// `X-Error-Code: GatedRepo`.
-    #[error("the repository is gated")]
-    Gated,
-    /// `X-Error-Code: RevisionNotFound`.
-    #[error("revision not found")]
-    RevisionNotFound,
-    /// `X-Error-Code: EntryNotFound`.
-    #[error("file not found on the Hub")]
-    EntryNotFound,
-    /// 401/403 without a code, or a disabled repo.
-    #[error("HTTP {0}: access denied")]
-    Denied(u16),
-    /// Any other status, after retries.
-    #[error("HTTP {0}{1}")]
-    Status(u16, String),
-    /// The connection failed or dropped, after retries.
-    #[error("{0}")]
-    Network(String),
-    /// The Hub answered something unusable.
-    #[error("{0}")]
-    Malformed(String),
-}
-
-impl HubError {
-    /// Whether trying again may help.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Network(_) => true,
-            Self::Status(code, _) => *code == 408 || *code == 429 || *code >= 500,
-            _ => false,
-        }
-    }
-}
+pub use core_wasm::hub::{HubError, RevisionInfo, quote};
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy)]
@@ -79,15 +41,6 @@ impl RetryPolicy {
         let factor = 1u32 << failures.saturating_sub(1).min(4);
         (self.base * factor).min(Duration::from_secs(8))
     }
-}
-
-/// What the revision endpoint says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevisionInfo {
-    /// The 40-hex commit.
-    pub sha: String,
-    /// Whether files need an accepted licence (`gated` is `auto` or `manual`).
-    pub gated: bool,
 }
 
 /// A Hub at one endpoint, with one token.
@@ -115,43 +68,17 @@ pub fn origin(url: &str) -> &str {
     &url[..end]
 }
 
-/// Percent-encodes `s`, keeping unreserved characters, and `/` when `keep_slash`.
-pub fn quote(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn header<'a>(resp: &'a Response<ureq::Body>, name: &str) -> Option<&'a str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The error a non-success answer stands for.
 fn status_error(resp: &Response<ureq::Body>) -> HubError {
-    let status = resp.status().as_u16();
-    let message = header(resp, "x-error-message").unwrap_or_default();
-    match header(resp, "x-error-code") {
-        Some("RepoNotFound") => HubError::RepoNotFound,
-        Some("GatedRepo") => HubError::Gated,
-        Some("RevisionNotFound") => HubError::RevisionNotFound,
-        Some("EntryNotFound") => HubError::EntryNotFound,
-        _ if message == "Access to this resource is disabled." => HubError::Denied(status),
-        _ if status == 401 || status == 403 => HubError::Denied(status),
-        _ => HubError::Status(
-            status,
-            if message.is_empty() {
-                String::new()
-            } else {
-                format!(": {message}")
-            },
-        ),
-    }
+    HubError::from_status(
+        resp.status().as_u16(),
+        header(resp, "x-error-code"),
+        header(resp, "x-error-message"),
+    )
 }
 
 fn network(e: &ureq::Error, stall: Duration) -> HubError {
@@ -251,9 +178,9 @@ impl Hub {
     /// `{endpoint}/{repo}/resolve/{commit}/{path}`
     pub fn file_url(&self, repo_id: &str, commit: &str, path: &str) -> String {
         format!(
-            "{}/{repo_id}/resolve/{commit}/{}",
+            "{}{}",
             self.endpoint,
-            quote(path, true)
+            core_wasm::hub::file_path(repo_id, commit, path)
         )
     }
 
@@ -340,31 +267,20 @@ impl Hub {
     /// `GET /api/models/{id}/revision/{rev}`: the commit and whether the repo is gated.
     pub fn revision(&self, repo_id: &str, revision: &str) -> Result<RevisionInfo, HubError> {
         let url = format!(
-            "{}/api/models/{repo_id}/revision/{}",
+            "{}{}",
             self.endpoint,
-            quote(revision, false)
+            core_wasm::hub::revision_path(repo_id, revision)
         );
         let (info, _) = self.get_json(&url)?;
-        let sha = info
-            .get("sha")
-            .and_then(Value::as_str)
-            .filter(|s| core_wasm::naming::is_commit_hash(s))
-            .ok_or_else(|| HubError::Malformed("the revision has no 40-hex `sha`".into()))?;
-        let gated = !matches!(
-            info.get("gated"),
-            None | Some(Value::Null | Value::Bool(false))
-        );
-        Ok(RevisionInfo {
-            sha: sha.to_ascii_lowercase(),
-            gated,
-        })
+        core_wasm::hub::parse_revision(&info)
     }
 
     /// `GET /api/models/{id}/tree/{commit}?recursive=true`, every page, checked.
     pub fn tree(&self, repo_id: &str, commit: &str) -> Result<Vec<RemoteFile>, HubError> {
         let mut url = format!(
-            "{}/api/models/{repo_id}/tree/{commit}?recursive=true&expand=false",
-            self.endpoint
+            "{}{}",
+            self.endpoint,
+            core_wasm::hub::tree_path(repo_id, commit)
         );
         let mut files = Vec::new();
         for _ in 0..100_000 {

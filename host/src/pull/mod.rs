@@ -17,6 +17,8 @@ use core_wasm::error::CoreError;
 use core_wasm::fetch::{self, RemoteFile};
 use core_wasm::layout;
 
+use core_wasm::hub::{file_error, gated};
+
 use self::hub::{Hub, HubError, RetryPolicy};
 use self::progress::Progress;
 use self::store::CacheWriter;
@@ -88,32 +90,6 @@ impl Failure {
     }
 }
 
-/// The reference's message for a gated repo whose files we may not take.
-fn gated(repo: &str) -> CoreError {
-    CoreError::AccessDenied(format!(
-        "Access denied: gated/private model '{repo}'. Accept terms and set HF_TOKEN."
-    ))
-}
-
-/// The reference's messages for a refusal (`mlxk-reference.md` §5).
-fn access_error(repo: &str, e: &HubError) -> Option<CoreError> {
-    Some(match e {
-        HubError::RepoNotFound => {
-            CoreError::AccessDenied(format!("Access denied or not found for '{repo}'."))
-        }
-        HubError::Gated => gated(repo),
-        HubError::Denied(_) => {
-            CoreError::AccessDenied(format!("Access denied to model '{repo}'. Set HF_TOKEN."))
-        }
-        _ => return None,
-    })
-}
-
-/// The envelope's error for a failed file request.
-fn file_error(repo: &str, path: &str, e: HubError) -> CoreError {
-    access_error(repo, &e).unwrap_or_else(|| CoreError::DownloadFailed(format!("{path}: {e}")))
-}
-
 /// Runs the download.
 pub fn pull(req: &Request) -> Result<Done, Failure> {
     let hub = Hub::new(&req.endpoint, req.token.clone(), req.retry);
@@ -121,24 +97,9 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
 
     // Preflight: nothing is written before the Hub has said yes.
     let info = hub.revision(repo, &req.revision).map_err(|e| {
-        if let Some(denied) = access_error(repo, &e) {
-            return Failure::new(denied);
-        }
-        if e == HubError::RevisionNotFound {
-            return Failure::new(CoreError::RemoteRevisionNotFound {
-                repo: repo.to_owned(),
-                revision: req.revision.clone(),
-            });
-        }
-        // The reference's wording for a failed metadata request; without the commit it
-        // names, there is nothing to continue with here.
-        let mut f = Failure::new(CoreError::DownloadFailed(e.to_string()));
-        f.preflight_warning = Some(match e {
-            HubError::Status(code, _) => {
-                format!("Preflight HTTP {code}; continuing to download stage.")
-            }
-            other => format!("Preflight error: {other}; continuing to download stage."),
-        });
+        let (error, warning) = core_wasm::hub::revision_error(repo, &req.revision, e);
+        let mut f = Failure::new(error);
+        f.preflight_warning = warning;
         f
     })?;
     let commit = info.sha;
@@ -232,6 +193,7 @@ fn fetch_all(
                     let job = Job {
                         hub,
                         cache,
+                        repo,
                         lock_timeout: req.lock_timeout,
                         on_bytes: &on_bytes,
                         hub_error: &hub_error,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use core_wasm::digest::{self, Hasher};
 use core_wasm::error::CoreError;
 use core_wasm::fetch::{Placement, RemoteFile};
+use core_wasm::hub::TransferFailure;
 
 use super::hub::{self, Hub, HubError};
 use super::store::{CacheWriter, io_error};
@@ -36,6 +37,8 @@ pub struct Job<'a> {
     pub hub: &'a Hub,
     /// The cache.
     pub cache: &'a CacheWriter,
+    /// The repo id (for messages).
+    pub repo: &'a str,
     /// How long to wait for another process's lock.
     pub lock_timeout: Duration,
     /// Called with each chunk's size as it arrives.
@@ -234,10 +237,7 @@ fn download(
                 if have + n as u64 > file.size {
                     drop(body);
                     let _ = cache.remove(rel);
-                    return Err(CoreError::DownloadFailed(format!(
-                        "{}: the server sent more than the {} bytes the listing gives; the partial download was deleted",
-                        file.path, file.size
-                    )));
+                    return Err(TransferFailure::TooLong.to_error(job.repo, &file.into()));
                 }
                 buf.truncate(n);
                 out.write_all(&buf).map_err(io)?;
@@ -269,20 +269,16 @@ fn download(
             .map_err(|_| CoreError::PullFailed("the hashing thread failed".into()))?;
         if have < file.size {
             out.flush().map_err(io)?;
-            return Err(CoreError::DownloadFailed(format!(
-                "{}: {last_error} at byte {have} of {}; run pull again to resume",
-                file.path, file.size
-            )));
+            let failure = TransferFailure::Incomplete {
+                reason: last_error,
+                have,
+            };
+            return Err(failure.to_error(job.repo, &file.into()));
         }
         if actual != file.etag() {
             drop(out);
             let _ = cache.remove(rel);
-            return Err(CoreError::ChecksumMismatch {
-                file: file.path.clone(),
-                algo: file.algo().as_str().to_owned(),
-                expected: file.etag().to_owned(),
-                actual,
-            });
+            return Err(TransferFailure::Checksum { actual }.to_error(job.repo, &file.into()));
         }
         Ok(received)
     })
