@@ -1174,6 +1174,8 @@ class CacheWriter {
   constructor(root) {
     this.root = root;
     this.checked = new Set(['']);
+    /** Blob path -> the transfer that writes it, in this pull. */
+    this.blobs = new Map();
   }
 
   async open() {
@@ -1368,6 +1370,17 @@ async function waitForLock(cache, file, settings, signal) {
  * name when the transfer stops early, and deleted only when its content is proven wrong.
  */
 async function fetchFile(hub, cache, file, settings, progress) {
+  // Two files with the same content share one blob: one fetches it, the other links it after.
+  const previous = cache.blobs.get(file.blob);
+  const turn = (async () => {
+    await previous?.catch(() => {});
+    return fetchOne(hub, cache, file, settings, progress);
+  })();
+  cache.blobs.set(file.blob, turn);
+  return turn;
+}
+
+async function fetchOne(hub, cache, file, settings, progress) {
   if (await snapshotHas(cache, file)) {
     progress.done(file.path, file.size);
     return null;
@@ -1383,11 +1396,8 @@ async function fetchFile(hub, cache, file, settings, progress) {
       return null;
     }
     if (blob) await fsp.rm(cache.abs(file.blob), { force: true });
-    const mine = `${cache.abs(file.incomplete)}.${process.pid}-${randomBytes(4).toString('hex')}`;
-    const claimed = await fsp.rename(cache.abs(file.incomplete), mine).then(
-      () => true,
-      (error) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
-    );
+    const mine = cache.abs(file.blob) + ownPartialSuffix();
+    const claimed = await claimPartial(cache, file, mine);
     // A writer that took the lock just before the claim may have the partial open: give it back.
     const lockStat = await fsp.lstat(cache.abs(file.lock), { bigint: true });
     if (lockHeld(cache.abs(file.lock), lockStat) === true) {
@@ -1402,6 +1412,55 @@ async function fetchFile(hub, cache, file, settings, progress) {
     progress.done(file.path, 0);
     return received;
   }
+}
+
+/**
+ * The name this process gives a partial it writes: `<etag>.<pid as 8 hex>.incomplete`, the shape
+ * huggingface_hub 2.x gives its own (so every scanner counts it as an interrupted download), with
+ * the pid in it so a later run can tell an abandoned one from a live one.
+ */
+function ownPartialSuffix() {
+  return `.${process.pid.toString(16).padStart(8, '0')}.incomplete`;
+}
+
+/** Whether the process `pid` is alive (another Node writer works without an flock). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the file's partial under this process's own name (the lock is free, so no flock holder
+ * writes it): `<etag>.incomplete` (the CLI's and huggingface_hub 1.x's resumable name), else the
+ * largest `<etag>.<8 hex>.incomplete` whose writer is gone (a killed run's). Whether one was taken.
+ */
+async function claimPartial(cache, file, mine) {
+  const take = (from) =>
+    fsp.rename(from, mine).then(
+      () => true,
+      (error) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+    );
+  if (await take(cache.abs(file.incomplete))) return true;
+  const folder = path.dirname(cache.abs(file.blob));
+  const etag = path.basename(cache.abs(file.blob));
+  const abandoned = [];
+  for (const name of await fsp.readdir(folder).catch(() => [])) {
+    const m = /^(.+)\.([0-9a-f]{8})\.incomplete$/.exec(name);
+    if (!m || m[1] !== etag || path.join(folder, name) === mine) continue;
+    const pid = Number.parseInt(m[2], 16);
+    if (pid !== process.pid && alive(pid)) continue;
+    const stat = await fsp.lstat(path.join(folder, name)).catch(() => null);
+    if (stat?.isFile()) abandoned.push({ name, size: stat.size });
+  }
+  abandoned.sort((a, b) => b.size - a.size);
+  for (const { name } of abandoned) {
+    if (await take(path.join(folder, name))) return true;
+  }
+  return false;
 }
 
 /** Streams `file` into the partial at `mine` until it holds exactly the listed bytes; the bytes received. */

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod fixture;
 pub mod hub;
 pub mod locks;
+pub mod pullstore;
 pub mod rawhub;
 pub mod runners;
 pub mod schema;
