@@ -244,7 +244,28 @@ export async function run(argv, options) {
     error.code = INVALID_OPTION;
     throw error;
   }
-  return execute(argv, checkOptions('run', options, RUN_OPTIONS));
+  options = checkOptions('run', options, RUN_OPTIONS);
+  const download = pullRequestOf(argv);
+  if (download) return pullRaw(download, options);
+  return execute(argv, options);
+}
+
+/**
+ * `pull MODEL [--force-resume] [--json]` (in any order, `--` allowed) as a download request, or
+ * null for anything else, which the core answers itself (its usage errors included).
+ */
+function pullRequestOf(argv) {
+  if (argv[0] !== 'pull') return null;
+  const request = { model: undefined, forceResume: false, json: false };
+  let positional = false;
+  for (const arg of argv.slice(1)) {
+    if (!positional && arg === '--') positional = true;
+    else if (!positional && arg === '--force-resume') request.forceResume = true;
+    else if (!positional && arg === '--json') request.json = true;
+    else if ((positional || !arg.startsWith('-') || arg === '-') && request.model === undefined) request.model = arg;
+    else return null;
+  }
+  return request.model === undefined ? null : request;
 }
 
 /** run() after its checks; `options` are already valid (any command's). */
@@ -871,12 +892,21 @@ export async function rm(options) {
  */
 export async function pull(options) {
   options = commandOptions('pull', options);
+  const raw = await pullRaw({ model: options.model, forceResume: options.forceResume === true, json: true }, options);
+  return envelopeOf(raw, options);
+}
+
+/**
+ * The download behind pull() and `run(['pull', ...])`: resolves to the core's exit code and output
+ * for `request` ({model, forceResume, json}), as the CLI prints them.
+ */
+async function pullRaw(request, options) {
   // One deadline for the whole pull, every request and core call included.
   const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter(Boolean);
   const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
   const guest = { ...options, onProgress: undefined, timeoutMs: undefined, signal };
   try {
-    return await pullWith(options, guest, signal);
+    return await pullWith(request, options, guest, signal);
   } catch (error) {
     if (signal?.aborted) {
       if (options.signal?.aborted) throw abortReason(options.signal);
@@ -886,15 +916,16 @@ export async function pull(options) {
   }
 }
 
-async function pullWith(options, guest, signal) {
-  const planArgv = ['pull', '--plan', ...(options.forceResume ? ['--force-resume'] : []), '--', options.model];
-  const plan = parseGuestJson(await execute(planArgv, guest));
+async function pullWith(request, options, guest, signal) {
+  const force = request.forceResume ? ['--force-resume'] : [];
+  const json = request.json ? ['--json'] : [];
+  const plan = parseGuestJson(await execute(['pull', '--plan', ...force, '--', request.model], guest));
   if (!plan || plan.decision !== 'fetch') {
-    // The cache answers (or the name is refused): the core's own envelope for it.
-    return invoke('pull', [options.model], options.forceResume ? ['--force-resume'] : [], guest);
+    // The cache answers (or the name is refused): the core's own output for it.
+    return execute(['pull', ...force, ...json, '--', request.model], guest);
   }
   const state = { repo_id: plan.repo_id, revision: plan.revision, expanded_name: plan.expanded_name ?? null, commit: null };
-  const finish = (outcome) => invoke('pull', [JSON.stringify({ ...state, outcome })], ['--finish'], { ...guest, throwOnError: options.throwOnError });
+  const finish = (outcome) => execute(['pull', ...json, '--finish', '--', JSON.stringify({ ...state, outcome })], guest);
   const offline = ['HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'].find((name) =>
     ['1', 'ON', 'YES', 'TRUE'].includes(String(process.env[name] ?? '').trim().toUpperCase()),
   );
@@ -1666,7 +1697,11 @@ async function invoke(command, positionals, flags, options) {
   const argv = positionals.some((value) => value.startsWith('-'))
     ? [command, ...flags, '--json', '--', ...positionals]
     : [command, ...positionals, ...flags, '--json'];
-  const { exitCode, stdout, stderr } = await execute(argv, options);
+  return envelopeOf(await execute(argv, options), options);
+}
+
+/** The envelope the core printed (thrown under `throwOnError` when it is an error). */
+function envelopeOf({ exitCode, stdout, stderr }, options) {
   let envelope;
   try {
     envelope = JSON.parse(stdout.toString('utf8'));

@@ -2,7 +2,8 @@
 // `npx mlx-knife <args>` (also installed as `mlxk`): the package's core with the CLI's arguments,
 // cache resolution (HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, `--cache-dir`),
 // output bytes and exit codes. `--help` prints the CLI's own help (help.json, generated from the
-// CLI by the build). Commands that need the CLI (pull from the network, clone, run, serve) answer
+// CLI by the build). `pull` downloads as the CLI does (HF_ENDPOINT, HF_TOKEN, the same bytes out);
+// the commands that need the CLI's engine or a second folder (clone, convert, run, serve) answer
 // with an error that says so, as `run()` does.
 
 import { readFileSync } from 'node:fs';

@@ -347,3 +347,59 @@ fn a_killed_node_pull_resumes_from_its_own_partial() {
     assert_eq!(deep_findings(&cache, "org/big"), Value::Array(vec![]));
     assert_eq!(scan_cache_dir(&cache)["warnings"], Value::Array(vec![]));
 }
+
+#[test]
+fn the_bin_pulls_with_the_clis_bytes_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let hub = Hub::start(tmp.path(), &store, &[]);
+    let bin = |args: &[&str], cache: &Path| {
+        let out = Command::new("node")
+            .arg(repo_root().join("npm/bin/mlx-knife.mjs"))
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(args)
+            .env("HF_ENDPOINT", hub.url())
+            .env_remove("HF_TOKEN")
+            .env("HF_TOKEN_PATH", "/nonexistent/mlxk-test-token")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    let node_cache = tmp.path().join("node");
+    let cli_cache = tmp.path().join("cli");
+    for args in [
+        &["pull", "org/big", "--json"][..],
+        &["pull", "org/big"],
+        &["pull", "--json", "--", "org/tiny@v1.0"],
+        &["pull", "org/gated"],
+        &["pull", "org/gated", "--json"],
+        &["pull", "org//x", "--json"],
+    ] {
+        let (code, stdout, stderr) = bin(args, &node_cache);
+        let mut cli_args = vec!["--cache-dir", cli_cache.to_str().unwrap()];
+        cli_args.extend_from_slice(args);
+        let cli = cli_with(
+            "mlxk",
+            &cli_args,
+            None,
+            &[("HF_ENDPOINT", Path::new(hub.url()))],
+        );
+        let same = |b: &[u8], cache: &Path| {
+            String::from_utf8_lossy(b).replace(cache.to_str().unwrap(), "<cache>")
+        };
+        assert_eq!(code, Some(cli.code), "{args:?}");
+        assert_eq!(
+            same(&stdout, &node_cache),
+            same(&cli.stdout, &cli_cache),
+            "{args:?}"
+        );
+        assert_eq!(
+            same(&stderr, &node_cache),
+            same(&cli.stderr, &cli_cache),
+            "{args:?}"
+        );
+    }
+    assert_eq!(tree_of(&node_cache), tree_of(&cli_cache));
+}
