@@ -16,6 +16,10 @@
 #   hf_small       the same for bench/small
 #   ours_big       HF_ENDPOINT=$HUB mlxk pull bench/big --json --cache-dir DIR
 #   ours_small     the same for bench/small
+#   node_big       the npm package's pull() (bench/node_pull.mjs ours) of bench/big
+#   node_small     the same for bench/small
+#   hfjs_big       @huggingface/hub's snapshotDownload (bench/node_pull.mjs hfjs) of bench/big
+#   hfjs_small     the same for bench/small
 # and peak RSS (/usr/bin/time -f %M) of ours_big (and, for information, of hf_big). Our rows are
 # skipped with a note while `mlxk pull` does not exist (binary missing, or exit code 2).
 # Prints the table with the targets; raw exports in bench/out/hyperfine-pull/, the summary in
@@ -34,6 +38,7 @@ SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 HUB_REQS="huggingface_hub==2.4.0"
+HFJS_REQ="@huggingface/hub@2.17.5"
 STORE=$OUT/pull-store
 CACHES=$OUT/pull-cache
 HF_DIR=$OUT/hyperfine-pull
@@ -59,6 +64,16 @@ else
   PY=$dir/bin/python
 fi
 say "python client: $PY"
+
+# The JavaScript client, in bench/.node (pinned; reinstalled when the pin changes).
+if [[ "$(cat "$BENCH/.node/.installed" 2>/dev/null)" != "$HFJS_REQ" ]]; then
+  say "installing $HFJS_REQ into $BENCH/.node"
+  rm -rf "$BENCH/.node"
+  mkdir -p "$BENCH/.node"
+  (cd "$BENCH/.node" && echo '{"private":true}' >package.json &&
+    npm install --no-audit --no-fund --loglevel=error "$HFJS_REQ" >/dev/null)
+  echo "$HFJS_REQ" >"$BENCH/.node/.installed"
+fi
 
 # --- store --------------------------------------------------------------------------------------
 BIG=$STORE/models/bench/big/main
@@ -186,6 +201,11 @@ if ((OURS)); then
 else
   SKIPS+=("ours_big=mlxk pull not available" "ours_small=mlxk pull not available")
 fi
+NODE_CMD="node $(q "$BENCH/node_pull.mjs")"
+bench node_big "$NODE_CMD ours bench/big $(q "$CACHES/node_big") $(q "$HUB")" big
+bench node_small "$NODE_CMD ours bench/small $(q "$CACHES/node_small") $(q "$HUB")" small
+bench hfjs_big "$NODE_CMD hfjs bench/big $(q "$CACHES/hfjs_big") $(q "$HUB")" big
+bench hfjs_small "$NODE_CMD hfjs bench/small $(q "$CACHES/hfjs_small") $(q "$HUB")" small
 
 rss() { # NAME COMMAND -> peak RSS in KiB, max of 2 runs on a fresh cache
   local max=0 kb
@@ -217,7 +237,7 @@ import json, os, sys
 hf, out, size, rss_ours, rss_hf, size_mib, runs, warmup, mlxk = sys.argv[1:10]
 size, rss_ours, rss_hf = int(size), int(rss_ours), int(rss_hf)
 skips = dict(s.split("=", 1) for s in sys.argv[10:])
-names = ("curl_openssl", "hf_big", "ours_big", "hf_small", "ours_small")
+names = ("curl_openssl", "hf_big", "ours_big", "hfjs_big", "node_big", "hf_small", "ours_small", "hfjs_small", "node_small")
 res = {}
 for n in names:
     p = os.path.join(hf, n + ".json")
@@ -228,7 +248,7 @@ print(f"{'peer':<13} {'mean s':>8} {'± s':>7} {'MB/s':>8}")
 for n in names:
     if n in res:
         r = res[n]
-        rate = f"{size / r['mean'] / 1e6:8.0f}" if n in ("curl_openssl", "hf_big", "ours_big") else f"{'':>8}"
+        rate = f"{size / r['mean'] / 1e6:8.0f}" if n.endswith("_big") or n == "curl_openssl" else f"{'':>8}"
         print(f"{n:<13} {r['mean']:8.3f} {r['stddev']:7.3f} {rate}")
     else:
         print(f"{n:<13} {'SKIP':>8}  ({skips.get(n, 'not run')})")
@@ -243,6 +263,10 @@ def ratio(label, num, den, target):
 ratio("curl_openssl / ours_big", "curl_openssl", "ours_big", 1.0)
 ratio("hf_big / ours_big", "hf_big", "ours_big", 2.5)
 ratio("hf_small / ours_small", "hf_small", "ours_small", 3.0)
+ratio("hfjs_big / node_big", "hfjs_big", "node_big", 1.0)
+ratio("hfjs_small / node_small", "hfjs_small", "node_small", 2.0)
+ratio("ours_big / node_big", "ours_big", "node_big", 0.0)
+ratio("ours_small / node_small", "ours_small", "node_small", 0.0)
 if rss_ours:
     mb = rss_ours * 1024 / 1e6
     checks.append(("peak RSS ours_big", f"{mb:.1f} MB", "< 100 MB", "PASS" if mb < 100 else "MISS", mb))

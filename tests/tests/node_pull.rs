@@ -61,6 +61,8 @@ fn node_pull(request: Value, env: &[(&str, &str)]) -> Value {
     if let Some(envelope) = v.get("envelope") {
         assert_valid(envelope);
     }
+    // Once the call answered, nothing (no connection) keeps the script from exiting.
+    assert_eq!(v["alive"], json!([]), "{v:#}");
     v
 }
 
