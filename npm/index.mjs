@@ -945,7 +945,7 @@ async function pullWith(request, options, guest, signal) {
   }
   const revision = await writePlan(info, null);
   if (revision.revision_failed) return finish({ revision_failed: revision.revision_failed });
-  state.commit = info.sha.toLowerCase();
+  state.commit = revision.commit;
   const pages = [];
   try {
     for (let next = revision.listing; next; ) {

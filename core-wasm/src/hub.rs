@@ -348,6 +348,11 @@ pub fn revision_error(repo: &str, revision: &str, e: HubError) -> (CoreError, Op
     (CoreError::DownloadFailed(e.to_string()), Some(warning))
 }
 
+/// The envelope's error for a cache path a host could not write.
+pub fn write_error(path: &str, reason: &str) -> CoreError {
+    CoreError::PullFailed(format!("Cannot write {path}: {reason}"))
+}
+
 /// How one file's transfer failed, as a host reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -410,9 +415,7 @@ impl TransferFailure {
                 expected: file.expected.to_owned(),
                 actual: actual.clone(),
             },
-            Self::Write { path, reason } => {
-                CoreError::PullFailed(format!("Cannot write {path}: {reason}"))
-            }
+            Self::Write { path, reason } => write_error(path, reason),
         }
     }
 }

@@ -145,8 +145,8 @@ struct WriteState {
     pages: Option<Vec<Value>>,
 }
 
-/// `pull --write-plan STATE`, in two phases. Without `pages`: `{"listing": URL path}`
-/// (the commit's first tree page), or `{"revision_failed": HubReply}` when the revision's
+/// `pull --write-plan STATE`, in two phases. Without `pages`: `{"listing": URL path,
+/// "commit"}` (the commit and its first tree page), or `{"revision_failed": HubReply}` when the revision's
 /// document is unusable. With them: `{"plan": WritePlan}`, or `{"failed": HubReply}` when
 /// the listing is unusable. The host passes a failure on to `--finish` as it is.
 pub fn write_step(state: &str) -> Vec<u8> {
@@ -160,7 +160,10 @@ pub fn write_step(state: &str) -> Vec<u8> {
         Ok(st) => match (hub::parse_revision(&st.info), st.pages) {
             (Err(e), _) => serde_json::json!({ "revision_failed": malformed(e) }),
             (Ok(info), None) => {
-                serde_json::json!({ "listing": hub::tree_path(&st.repo_id, &info.sha) })
+                serde_json::json!({
+                    "listing": hub::tree_path(&st.repo_id, &info.sha),
+                    "commit": info.sha,
+                })
             }
             (Ok(info), Some(pages)) => match hub::parse_listing(&pages) {
                 Ok(files) => serde_json::json!({
@@ -296,9 +299,7 @@ fn finish(state: &str, fs: &CacheFs) -> (PullData, Option<ErrorBody>) {
             };
             failure.to_error(repo, &file)
         }
-        HostOutcome::WriteFailed { path, reason } => {
-            CoreError::PullFailed(format!("Cannot write {path}: {reason}"))
-        }
+        HostOutcome::WriteFailed { path, reason } => hub::write_error(&path, &reason),
     };
     if let CoreError::AccessDenied(_) = error {
         data.download_status = status("access_denied");
