@@ -5,7 +5,7 @@
 // `import.meta.url` only on the two lines marked `// esm-only`.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, realpathSync, statSync, writeSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -445,6 +445,14 @@ function acquireWorker(location) {
   return new Promise((resolve, reject) => pool.waiting.push({ resolve, reject, location, script }));
 }
 
+/** A worker free this moment (an idle one, or a new one while the pool is not full), else null. */
+function workerNow(location) {
+  const script = workerScript(location);
+  const idle = pool.idle.findIndex((w) => w.mlxKnifeScript === script);
+  if (idle !== -1) return pool.idle.splice(idle, 1)[0];
+  return pool.count < POOL_SIZE ? newWorker(location) : null;
+}
+
 function releaseWorker(worker) {
   Atomics.store(worker.mlxKnifeStop, 0, 0);
   const next = pool.waiting[0];
@@ -573,7 +581,12 @@ async function runInWorker(job, module, options) {
 /** The worker side: runs each job it is sent, posting progress, then the result or the error. */
 function serveJobs(stop) {
   const stopped = () => Atomics.load(stop, 0) !== 0;
-  parentPort.on('message', ({ id, job, module }) => {
+  const sinks = new Map();
+  parentPort.on('message', ({ id, job, module, sink }) => {
+    if (sink) {
+      serveSink(sinks, id, sink);
+      return;
+    }
     const onProgress = job.progress ? (progress) => parentPort.postMessage({ id, progress }) : undefined;
     try {
       const { exitCode, stdout, stderr } = executeHere(job, module, onProgress, stopped);
@@ -589,6 +602,70 @@ function serveJobs(stop) {
       });
     }
   });
+}
+
+/**
+ * The worker side of a [`WorkerSink`]: hashes and appends each batch it is sent, in order, and
+ * acknowledges it; a failure is answered once and ends the session.
+ */
+function serveSink(sinks, id, message) {
+  const answer = (reply) => parentPort.postMessage({ id, ...reply });
+  try {
+    switch (message.op) {
+      case 'open': {
+        const fd = openSync(message.path, 'a+');
+        const session = { fd, algo: message.algo, prefix: Buffer.from(message.prefix, 'latin1'), hash: null };
+        sinks.set(id, session);
+        session.hash = createHash(session.algo).update(session.prefix);
+        // A resumed partial: what it holds is hashed first (it is already on disk).
+        if (message.resume) {
+          const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+          for (let at = 0; ; ) {
+            const read = readSync(fd, buffer, 0, HASH_CHUNK, at);
+            if (read === 0) break;
+            session.hash.update(buffer.subarray(0, read));
+            at += read;
+          }
+        }
+        answer({ ack: 0 });
+        break;
+      }
+      case 'data': {
+        const session = sinks.get(id);
+        const bytes = new Uint8Array(message.buffer);
+        session.hash.update(bytes);
+        for (let at = 0; at < bytes.length; ) at += writeSync(session.fd, bytes, at);
+        answer({ ack: bytes.length });
+        break;
+      }
+      case 'restart': {
+        const session = sinks.get(id);
+        ftruncateSync(session.fd, 0);
+        session.hash = createHash(session.algo).update(session.prefix);
+        answer({ ack: 0 });
+        break;
+      }
+      case 'close': {
+        const session = sinks.get(id);
+        sinks.delete(id);
+        const digest = session && message.digest ? session.hash.digest('hex') : null;
+        if (session) closeSync(session.fd);
+        answer({ closed: true, digest });
+        break;
+      }
+      default:
+        throw new Error(`unknown sink operation ${message.op}`);
+    }
+  } catch (error) {
+    const session = sinks.get(id);
+    sinks.delete(id);
+    if (session) {
+      try {
+        closeSync(session.fd);
+      } catch {}
+    }
+    answer({ failed: { message: error.message, code: error.code, errno: error.errno, syscall: error.syscall } });
+  }
 }
 
 // worker.mjs imports this file in a pool worker; there, this is all that runs.
@@ -987,7 +1064,7 @@ async function pullWith(request, options, guest, signal) {
     if (!(await cache.exists(write.tree.path))) await cache.writeAtomic(write.tree.path, write.tree.content);
   });
   if (prepared) return prepared;
-  const settings = pullSettings();
+  const settings = { ...pullSettings(), worker: guest.worker };
   const progress = pullProgress(options.onProgress, write.files);
   const result = await fetchAll(write.files, settings.jobs, (file) => fetchFile(hub, cache, file, settings, progress));
   if (result.failure) {
@@ -1544,23 +1621,184 @@ async function claimPartial(cache, file, mine) {
 
 /** Bytes gathered from the network before one write to the partial. */
 const WRITE_BATCH = 1 << 20;
+/**
+ * Files at least this large are hashed and written by a pool worker: on the main thread the
+ * HTTP parsing and the digest, both about 1.5 GB/s, would take turns on one core.
+ */
+const WORKER_SINK_BYTES = 2 << 20;
+/** Batches a worker may have queued before the download waits for it (bounds the memory held). */
+const SINK_DEPTH = 8;
+
+/**
+ * Where a download's bytes go: the partial at `path`, hashed as they are written, in order.
+ * `size` is what the partial held when opened (hashed already; a partial longer than the file
+ * starts over). `write(chunks, bytes)` queues a batch, `restart()` empties the partial, `finish()`
+ * closes it and returns the hex digest, `close()` closes it after a failure.
+ */
+async function openSink(path, file, settings, onBytes) {
+  const size = (await fsp.lstat(path).catch(() => null))?.size ?? 0;
+  const resume = size > 0 && size <= file.size;
+  if (size > file.size) await fsp.truncate(path, 0);
+  const worker = file.size >= WORKER_SINK_BYTES ? workerNow(settings.worker) : null;
+  if (worker) return WorkerSink.open(worker, path, file, resume ? size : 0, onBytes);
+  return InlineSink.open(path, file, resume ? size : 0, onBytes);
+}
+
+/** Hashes on this thread; one write in flight while the next batch arrives. */
+class InlineSink {
+  static async open(path, file, size, onBytes) {
+    const handle = await fsp.open(path, 'a+');
+    try {
+      const hash = size > 0 ? await digestFile(path, file.algo, file.digest_prefix) : freshHash(file);
+      return new InlineSink(handle, hash, file, size, onBytes);
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  constructor(handle, hash, file, size, onBytes) {
+    Object.assign(this, { handle, hash, file, size, onBytes, writing: null });
+  }
+
+  async write(chunks, bytes) {
+    for (const chunk of chunks) this.hash.update(chunk);
+    await this.writing;
+    // Writes stay in order: one at a time on an append-mode handle.
+    this.writing = this.handle.writev(chunks, null).then(() => this.onBytes(bytes));
+    // A failed write is seen by the next call; until then its rejection is not unhandled.
+    this.writing.catch(() => {});
+  }
+
+  async restart() {
+    await this.writing;
+    await this.handle.truncate(0);
+    this.hash = freshHash(this.file);
+  }
+
+  async finish() {
+    await this.writing;
+    await this.handle.close();
+    return this.hash.digest('hex');
+  }
+
+  async close() {
+    await this.writing?.catch(() => {});
+    await this.handle.close().catch(() => {});
+  }
+}
+
+/** Hashes and writes in a pool worker; this thread only copies each batch into a buffer it hands over. */
+class WorkerSink {
+  static async open(worker, path, file, size, onBytes) {
+    const sink = new WorkerSink(worker, file, size, onBytes);
+    try {
+      await sink.call({ op: 'open', path, algo: file.algo, prefix: file.digest_prefix, resume: size > 0 });
+    } catch (error) {
+      sink.release();
+      throw error;
+    }
+    return sink;
+  }
+
+  constructor(worker, file, size, onBytes) {
+    Object.assign(this, { worker, file, size, onBytes, id: pool.nextJob++, waiting: [], queued: [], failure: null, done: false });
+    this.onMessage = (message) => {
+      if (message.id !== this.id) return;
+      const waiter = this.waiting.shift();
+      if (message.failed) {
+        const error = new Error(message.failed.message);
+        Object.assign(error, { code: message.failed.code, errno: message.failed.errno, syscall: message.failed.syscall });
+        this.fail(error, waiter);
+        return;
+      }
+      if (message.ack) this.onBytes(message.ack);
+      waiter?.resolve(message);
+    };
+    this.onGone = (cause) => {
+      const error = new Error(`mlx-knife: the worker writing ${file.path} stopped (${cause?.message ?? `exit ${cause}`})`);
+      error.code = 'InternalError';
+      this.fail(error, this.waiting.shift());
+      this.release(false);
+    };
+    worker.on('message', this.onMessage);
+    worker.on('error', this.onGone);
+    worker.on('exit', this.onGone);
+    worker.ref();
+  }
+
+  fail(error, waiter) {
+    this.failure ??= error;
+    waiter?.reject(error);
+    for (const rest of this.waiting.splice(0)) rest.reject(error);
+  }
+
+  call(message, transfer) {
+    if (this.failure) return Promise.reject(this.failure);
+    const reply = new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.worker.postMessage({ id: this.id, sink: message }, transfer);
+    return reply;
+  }
+
+  async write(chunks, bytes) {
+    // A buffer of its own (never a slice of a pooled one) can be handed over without a copy back.
+    const buffer = new Uint8Array(bytes);
+    let at = 0;
+    for (const chunk of chunks) {
+      buffer.set(chunk, at);
+      at += chunk.length;
+    }
+    const acked = this.call({ op: 'data', buffer: buffer.buffer }, [buffer.buffer]);
+    acked.catch(() => {});
+    this.queued.push(acked);
+    if (this.queued.length >= SINK_DEPTH) await this.queued.shift();
+  }
+
+  async drain() {
+    for (const acked of this.queued.splice(0)) await acked;
+  }
+
+  async restart() {
+    await this.drain();
+    await this.call({ op: 'restart' });
+  }
+
+  async finish() {
+    await this.drain();
+    const { digest } = await this.call({ op: 'close', digest: true });
+    this.release();
+    return digest;
+  }
+
+  async close() {
+    if (this.done) return;
+    await this.drain().catch(() => {});
+    await this.call({ op: 'close', digest: false }).catch(() => {});
+    this.release();
+  }
+
+  release(keep = !this.failure) {
+    if (this.done) return;
+    this.done = true;
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onGone);
+    this.worker.off('exit', this.onGone);
+    if (keep) releaseWorker(this.worker);
+    else discardWorker(this.worker);
+  }
+}
+
+function freshHash(file) {
+  return createHash(file.algo).update(Buffer.from(file.digest_prefix, 'latin1'));
+}
 
 /** Streams `file` into the partial at `mine` until it holds exactly the listed bytes; the bytes received. */
 async function transfer(hub, cache, file, mine, settings, progress) {
-  const handle = await fsp.open(mine, 'a+');
+  const sink = await openSink(mine, file, settings, (bytes) => progress.bytes(bytes, file.path));
   let keep = true;
-  const giveBack = async () => {
-    await handle.close().catch(() => {});
-    if (keep) await fsp.rename(mine, cache.abs(file.incomplete)).catch(() => {});
-    else await fsp.rm(mine, { force: true });
-  };
   try {
-    let have = (await handle.stat()).size;
-    if (have > file.size) {
-      await handle.truncate(0);
-      have = 0;
-    }
-    let hash = have > 0 ? await digestFile(mine, file.algo, file.digest_prefix) : createHash(file.algo).update(Buffer.from(file.digest_prefix, 'latin1'));
+    // Bytes handed to the sink: what the next range request asks after.
+    let have = sink.size;
     let received = 0;
     let failures = 0;
     let furthest = have;
@@ -1577,8 +1815,7 @@ async function transfer(hub, cache, file, mine, settings, progress) {
       const startsAt = response.status === 206 ? (range ? Number(range[1]) : null) : response.status === 416 ? null : 0;
       if (startsAt !== have) {
         // The server ignored `Range`, or answered another range: start over.
-        await handle.truncate(0);
-        hash = createHash(file.algo).update(Buffer.from(file.digest_prefix, 'latin1'));
+        await sink.restart();
         have = 0;
         if (response.status !== 200) {
           response.discard();
@@ -1588,20 +1825,19 @@ async function transfer(hub, cache, file, mine, settings, progress) {
           continue;
         }
       }
-      // Chunks are written WRITE_BATCH bytes at a time: one write per network chunk (often
+      // Chunks go to the sink WRITE_BATCH bytes at a time: one write per network chunk (often
       // 16-64 kB) costs more than the hashing.
       let pending = [];
       let pendingBytes = 0;
-      const flush = async () => {
+      const send = async () => {
         if (pendingBytes === 0) return;
         const batch = pending;
         const bytes = pendingBytes;
         pending = [];
         pendingBytes = 0;
-        await handle.writev(batch, null);
         have += bytes;
         received += bytes;
-        progress.bytes(bytes, file.path);
+        await sink.write(batch, bytes);
       };
       try {
         for await (const chunk of response.body) {
@@ -1609,16 +1845,16 @@ async function transfer(hub, cache, file, mine, settings, progress) {
             keep = false;
             throw new FileFailure(file, { kind: 'too_long' });
           }
-          hash.update(chunk);
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= WRITE_BATCH) await flush();
+          if (pendingBytes >= WRITE_BATCH) await send();
         }
-        await flush();
+        await send();
       } catch (error) {
         if (error instanceof FileFailure || error?.name === 'AbortError' || hub.signal?.aborted) throw error;
-        // What arrived before the connection dropped is hashed: it goes to disk too.
-        await flush();
+        if (sink.failure) throw sink.failure;
+        // What arrived before the connection dropped goes to disk too.
+        await send();
         lastError = String(error?.cause?.message ?? error?.message ?? error);
       }
       if (have < file.size) {
@@ -1632,16 +1868,20 @@ async function transfer(hub, cache, file, mine, settings, progress) {
         await sleep(Math.min(500 * 2 ** Math.min(failures - 1, 4), 8000), hub.signal);
       }
     }
-    if (have < file.size) throw new FileFailure(file, { kind: 'incomplete', reason: lastError, have });
-    const actual = hash.digest('hex');
+    if (have < file.size) {
+      await sink.close();
+      throw new FileFailure(file, { kind: 'incomplete', reason: lastError, have });
+    }
+    const actual = await sink.finish();
     if (actual !== file.expected) {
       keep = false;
       throw new FileFailure(file, { kind: 'checksum', actual });
     }
-    await handle.close();
     return received;
   } catch (error) {
-    await giveBack();
+    await sink.close();
+    if (keep) await fsp.rename(mine, cache.abs(file.incomplete)).catch(() => {});
+    else await fsp.rm(mine, { force: true });
     throw error;
   }
 }
