@@ -2,7 +2,7 @@
 // Types for mlx-knife. The envelopes are the same JSON the `mlxk ... --json` CLI prints.
 
 /** Names of the commands this package runs. */
-export type CommandName = 'list' | 'health' | 'show' | 'pull' | 'rm' | 'version';
+export type CommandName = 'list' | 'health' | 'show' | 'pull' | 'rm' | 'prune' | 'version';
 
 /** The `error` object of an error envelope. */
 export interface ErrorInfo {
@@ -303,6 +303,60 @@ export interface PullOptions extends CommonOptions {
   onProgress?: (progress: PullProgress) => void;
 }
 
+/** What {@link prune} removes: the `kind` of a {@link PruneItem}. */
+export type PruneKind = 'revision' | 'orphan_blob' | 'incomplete_download' | 'stale_lock' | 'lock_folder';
+
+/** One thing `prune` removed (or, with `dryRun`, would remove). */
+export interface PruneItem {
+  kind: PruneKind;
+  /** The repo, `org/name`. */
+  model: string;
+  /** Relative to the cache. */
+  path: string;
+  /** The commit of a `revision`. */
+  commit_hash?: string;
+  /** Bytes of regular files freed. */
+  bytes: number;
+}
+
+/** One thing `prune` kept although it looked like garbage. */
+export interface PruneKept {
+  kind: PruneKind;
+  model: string;
+  path: string;
+  /**
+   * `held_lock` (a download is running), `lock_unknown` (locks cannot be probed here),
+   * `recently_written` (in the last 5 minutes), `pinned_by_commit` (no ref names any snapshot of
+   * the repo) or `unexpected_files` (a lock folder holds other files).
+   */
+  reason: 'held_lock' | 'lock_unknown' | 'recently_written' | 'pinned_by_commit' | 'unexpected_files';
+}
+
+/** `data` of `prune`. */
+export interface PruneData {
+  action: 'pruned' | 'would_prune' | 'nothing_to_prune';
+  /** E.g. `"Removed 1 detached revision and 2 stale locks; freed 1.2GB"`. */
+  message: string;
+  dry_run: boolean;
+  /** In the order of removal. */
+  removed: PruneItem[];
+  kept: PruneKept[];
+  summary: {
+    revisions: number;
+    orphan_blobs: number;
+    incomplete_downloads: number;
+    stale_locks: number;
+    lock_folders: number;
+    freed_bytes: number;
+  };
+}
+
+/** Options of {@link prune}. */
+export interface PruneOptions extends CommonOptions {
+  /** `--dry-run`: report what would be removed and the bytes freed; remove nothing. */
+  dryRun?: boolean;
+}
+
 /** Options of {@link rm}. */
 export interface RmOptions extends CommonOptions {
   /** `"org/name"` (exact: no confirmation needed), a short name, or `"org/name@rev"` (that revision only). */
@@ -507,6 +561,15 @@ export function version(options?: CommonOptions): Promise<Envelope<VersionData>>
  * @throws {InvalidOptionError} if `options.model` is missing, or on an unknown option or a wrong type.
  */
 export function rm(options: RmOptions): Promise<Envelope<RmData>>;
+
+/**
+ * Removes what no ref reaches and no process uses (`mlxk prune --json`): detached revisions,
+ * orphan blobs, interrupted downloads and stale locks of the model repos. A repo whose download is
+ * running keeps everything; partials and locks written in the last 5 minutes stay; a repo no ref
+ * names (pinned by commit) keeps its snapshots. What stays is listed in `kept` with the reason.
+ * @throws {InvalidOptionError} on an unknown option or a wrong type.
+ */
+export function prune(options?: PruneOptions): Promise<Envelope<PruneData>>;
 
 /**
  * Downloads a model into the cache (`mlxk pull <model> --json`): the same envelope, verification

@@ -143,6 +143,7 @@ const OPTIONS = {
   health: { model: 'string', deep: 'boolean', onProgress: 'function' },
   show: { model: 'string', files: 'boolean', config: 'boolean', recalcHash: 'boolean' },
   rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
+  prune: { dryRun: 'boolean' },
   pull: { model: 'string', forceResume: 'boolean', endpoint: 'string', token: 'string', onProgress: 'function' },
   version: {},
 };
@@ -960,6 +961,12 @@ export async function rm(options) {
   if (options.force) flags.push('--force');
   if (options.dryRun) flags.push('--dry-run');
   return invoke('rm', [options.model], flags, options);
+}
+
+/** `mlxk prune [--dry-run] --json` */
+export async function prune(options) {
+  options = commandOptions('prune', options ?? {});
+  return invoke('prune', [], options.dryRun ? ['--dry-run'] : [], options);
 }
 
 /**

@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod model;
 pub mod naming;
 pub mod protocol;
+pub mod prune;
 pub mod refs;
 pub mod removal;
 pub mod render;

@@ -38,6 +38,8 @@ pub enum CommandName {
     Pull,
     /// `rm`
     Rm,
+    /// `prune`
+    Prune,
     /// `clone`
     Clone,
     /// `convert`
@@ -57,6 +59,7 @@ impl CommandName {
             Self::Show => "show",
             Self::Pull => "pull",
             Self::Rm => "rm",
+            Self::Prune => "prune",
             Self::Clone => "clone",
             Self::Convert => "convert",
             Self::Run => "run",
@@ -406,6 +409,71 @@ pub struct RmData {
     /// Additive: `true` with `--dry-run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+}
+
+/// `data` of `prune` (no reference counterpart): what went (or, with `--dry-run`, would go),
+/// what stayed although it looked like garbage, and the totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneData {
+    /// `pruned`, `would_prune` or `nothing_to_prune`.
+    pub action: String,
+    /// What happened, for people.
+    pub message: String,
+    /// Whether this was a dry run (nothing removed).
+    pub dry_run: bool,
+    /// Removed (or removable), in the order of removal.
+    pub removed: Vec<PruneItem>,
+    /// Kept although it looked like garbage, with the reason.
+    pub kept: Vec<PruneKept>,
+    /// Counts by kind, and the bytes freed.
+    pub summary: PruneSummary,
+}
+
+/// One entry of `prune`'s `removed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneItem {
+    /// `revision`, `orphan_blob`, `incomplete_download`, `stale_lock` or `lock_folder`.
+    pub kind: String,
+    /// The repo (`org/name`).
+    pub model: String,
+    /// Cache-relative path.
+    pub path: String,
+    /// The commit of a `revision`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_hash: Option<String>,
+    /// Bytes of regular files freed.
+    pub bytes: u64,
+}
+
+/// One entry of `prune`'s `kept`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneKept {
+    /// What it would have been (as in `removed`).
+    pub kind: String,
+    /// The repo.
+    pub model: String,
+    /// Cache-relative path.
+    pub path: String,
+    /// `held_lock`, `lock_unknown`, `recently_written`, `pinned_by_commit` or
+    /// `unexpected_files`.
+    pub reason: String,
+}
+
+/// `prune`'s totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PruneSummary {
+    /// Detached revisions.
+    pub revisions: usize,
+    /// Orphan blobs.
+    pub orphan_blobs: usize,
+    /// Interrupted downloads.
+    pub incomplete_downloads: usize,
+    /// Stale lock files.
+    pub stale_locks: usize,
+    /// Lock folders of repos that are gone, and trash of interrupted removals.
+    pub lock_folders: usize,
+    /// Bytes of regular files freed (or that would be).
+    pub freed_bytes: u64,
 }
 
 /// `data` of `pull` (reference §1.7): the reference's fields in its order, then additive

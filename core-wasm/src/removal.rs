@@ -97,7 +97,7 @@ pub struct Removed {
 }
 
 /// Why a removal stopped, with the cache-relative path it stopped at.
-fn failure(path: &Path, e: &io::Error) -> CoreError {
+pub(crate) fn failure(path: &Path, e: &io::Error) -> CoreError {
     let shown = path.to_string_lossy().into_owned();
     if e.kind() == io::ErrorKind::PermissionDenied || crate::fs::is_sandbox_refusal(e) {
         CoreError::PermissionDenied(shown)
@@ -122,6 +122,9 @@ pub fn scope(fs: &CacheFs, folder: &str, revision: Option<&str>) -> Scope {
         Scope::Repository
     }
 }
+
+/// Where a repo's removal moves its folder before deleting it (`.locks/<repo>/.removed`).
+pub const TRASH_DIR: &str = ".removed";
 
 /// The journal of a revision's removal.
 fn journal_path(folder: &str, commit: &str) -> PathBuf {
@@ -232,7 +235,7 @@ pub fn remove(
                 .map(|(n, _)| n)
                 .collect();
             for name in &blobs {
-                out.freed += blob(fs, folder, name, false)?;
+                out.freed += remove_blob(fs, folder, name, false)?;
             }
             for (name, _) in fs.read_dir(&repo).unwrap_or_default() {
                 if name != layout::SNAPSHOTS_DIR {
@@ -240,7 +243,7 @@ pub fn remove(
                 }
             }
             let locks = layout::locks_dir(folder);
-            let trash = locks.join(".removed");
+            let trash = locks.join(TRASH_DIR);
             let moved = fs
                 .create_dirs(&locks)
                 .and_then(|()| {
@@ -292,7 +295,7 @@ pub fn remove(
             for (name, _) in fs.read_dir(&layout::blobs_dir(folder)).unwrap_or_default() {
                 let is_blob = crate::digest::Algo::for_id(&name).is_some();
                 if is_blob && !used.contains(&name) {
-                    out.freed += blob(fs, folder, &name, dry_run)?;
+                    out.freed += remove_blob(fs, folder, &name, dry_run)?;
                     gone.insert(name);
                 }
             }
@@ -344,7 +347,7 @@ fn remove_one(fs: &CacheFs, rel: &Path, dry_run: bool) -> Result<(), CoreError> 
 }
 
 /// Bytes of the regular files under `rel`, links not followed.
-fn size_of_tree(fs: &CacheFs, rel: &Path) -> u64 {
+pub fn size_of_tree(fs: &CacheFs, rel: &Path) -> u64 {
     match fs.lstat(rel) {
         Ok(st) if st.kind == Kind::File => st.size,
         Ok(st) if st.kind == Kind::Dir => fs
@@ -358,7 +361,12 @@ fn size_of_tree(fs: &CacheFs, rel: &Path) -> u64 {
 }
 
 /// Removes one repo blob; a link into the shared store also loses its manifest line.
-fn blob(fs: &CacheFs, folder: &str, name: &str, dry_run: bool) -> Result<u64, CoreError> {
+pub fn remove_blob(
+    fs: &CacheFs,
+    folder: &str,
+    name: &str,
+    dry_run: bool,
+) -> Result<u64, CoreError> {
     let rel = layout::blob_path(folder, name);
     let Ok(st) = fs.lstat(&rel) else {
         return Ok(0);
@@ -421,7 +429,7 @@ fn refs_naming(fs: &CacheFs, folder: &str, commit: &str) -> Vec<PathBuf> {
 }
 
 /// The repo blobs a snapshot's links point to (one hop).
-fn blobs_used(fs: &CacheFs, folder: &str, revision: &str) -> BTreeSet<String> {
+pub fn blobs_used(fs: &CacheFs, folder: &str, revision: &str) -> BTreeSet<String> {
     let dir = layout::snapshot_dir(folder, revision);
     let blobs = layout::blobs_dir(folder);
     Manifest::walk(fs, &dir)

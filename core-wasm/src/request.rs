@@ -5,7 +5,7 @@
 use crate::error::CoreError;
 
 /// Commands the core can run, in the order help lists them.
-pub const COMMANDS: &[&str] = &["list", "health", "show", "pull", "rm"];
+pub const COMMANDS: &[&str] = &["list", "health", "show", "pull", "rm", "prune"];
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub enum Command {
     Show(ShowArgs),
     /// `rm model[@rev] [-f] [--dry-run]`
     Rm(RmArgs),
+    /// `prune [--dry-run]`
+    Prune(PruneArgs),
     /// `pull model[@rev] [--force-resume]`: the local half (the network is the host's).
     Pull(PullArgs),
     /// `clone --plan|--finish …`: the local halves (the network is the host's).
@@ -127,6 +129,13 @@ pub struct RmArgs {
     pub model: String,
     /// `-f`/`--force`: no confirmation for fuzzy matches, and held locks do not block.
     pub force: bool,
+    /// `--dry-run`: report what would be removed, remove nothing.
+    pub dry_run: bool,
+}
+
+/// Arguments of `prune`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneArgs {
     /// `--dry-run`: report what would be removed, remove nothing.
     pub dry_run: bool,
 }
@@ -231,6 +240,15 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             Command::Rm(RmArgs {
                 model,
                 force: flags.iter().any(|f| *f == "-f" || *f == "--force"),
+                dry_run: flags.contains(&"--dry-run"),
+            })
+        }
+        "prune" => {
+            let (flags, positionals) = split_args(rest, &["--dry-run"])?;
+            if let Some(extra) = positionals.first() {
+                return Err(CoreError::Usage(format!("unrecognized arguments: {extra}")));
+            }
+            Command::Prune(PruneArgs {
                 dry_run: flags.contains(&"--dry-run"),
             })
         }

@@ -44,6 +44,10 @@ pub enum Command {
     Pull(PullArgs),
     /// Delete a model, or one revision of it.
     Rm(RmArgs),
+    /// Remove what no ref reaches and no process uses: detached revisions, orphan blobs,
+    /// interrupted downloads, stale locks.
+    #[command(after_help = PRUNE_AFTER_HELP)]
+    Prune(PruneArgs),
     /// Copy a model into a folder of its own (a workspace), verified and pinned.
     Clone(CloneArgs),
     /// Make a repaired copy of a workspace (`--repair-index`).
@@ -170,6 +174,24 @@ pub struct RmArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+/// `prune` options.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Report what would be removed and the bytes freed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// What `prune --help` ends with.
+const PRUNE_AFTER_HELP: &str = "\
+Kept, and listed with the reason: a repo whose download is running (a held lock), partials
+and locks written in the last 5 minutes, and the snapshots of a repo no ref names (a download
+pinned by commit). Model repos only.
+
+Examples:
+  mlxk prune --dry-run
+  mlxk prune --json | jq '.data.summary'";
 
 /// `health` options.
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::Show(args)) => commands::show::run(&ctx, args),
             Some(cli::Command::Pull(args)) => commands::pull::run(&ctx, args),
             Some(cli::Command::Rm(args)) => commands::rm::run(&ctx, args),
+            Some(cli::Command::Prune(args)) => commands::prune::run(&ctx, args),
             Some(cli::Command::Clone(args)) => commands::clone::run(&ctx, args),
             Some(cli::Command::Convert(args)) => commands::convert::run(&ctx, args),
             Some(cli::Command::Run(args)) => commands::run::run(&ctx, args),

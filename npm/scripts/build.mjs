@@ -23,7 +23,7 @@ export const WASM_TARGET = path.join(pkgDir, 'core.wasm');
 export const HELP_TARGET = path.join(pkgDir, 'help.json');
 
 /** The CLI's commands whose `--help` the bin prints (`''` is the tool's own). */
-const HELP_TOPICS = ['', 'list', 'health', 'show', 'pull', 'rm', 'clone', 'convert', 'run', 'serve'];
+const HELP_TOPICS = ['', 'list', 'health', 'show', 'pull', 'rm', 'prune', 'clone', 'convert', 'run', 'serve'];
 
 /** Writes help.json from the CLI at `mlxk`: the bin prints the very same bytes. */
 function writeHelp(mlxk) {

@@ -82,6 +82,8 @@ fn cases_for(command: &Command) -> &'static [&'static [&'static str]] {
             &["rm", "../outside_secret.txt", "--json"],
             &["rm", "evil/escape", "--dry-run", "--json"],
         ],
+        // Dry runs only (the cache stays as it was); removals are compared in prune.rs.
+        Command::Prune(_) => &[&["prune", "--dry-run", "--json"], &["prune", "--dry-run"]],
         // Names refused before any lookup, in every cache; answers from a cached model
         // are compared in pull.rs (here an empty cache would send them to the network).
         Command::Pull(_) => &[
@@ -120,6 +122,8 @@ const USAGE_CASES: &[&[&str]] = &[
     &["rm", "a", "--bogus", "--json"],
     &["list", "a", "b", "--json"],
     &["list", "--bogus", "--json"],
+    &["prune", "org/x", "--json"],
+    &["prune", "--force", "--json"],
     &["--json"],
 ];
 
@@ -129,6 +133,7 @@ fn all_cases() -> Vec<Vec<&'static str>> {
         vec!["mlxk", "health"],
         vec!["mlxk", "show", "x"],
         vec!["mlxk", "rm", "x"],
+        vec!["mlxk", "prune"],
         vec!["mlxk", "pull", "x"],
         vec!["mlxk", "clone", "--plan", "--", "x", "y"],
         vec!["mlxk", "convert", "a", "b"],

@@ -4,6 +4,7 @@ pub mod clone;
 pub mod convert;
 pub mod health;
 pub mod list;
+pub mod prune;
 pub mod pull;
 pub mod rm;
 pub mod run;
@@ -64,6 +65,7 @@ pub fn dispatch(
         Command::Health(args) => health::run(args, fs, ws, home),
         Command::Show(args) => show::run(args, fs, ws, home, now),
         Command::Rm(args) => rm::run(args, fs, ws, home),
+        Command::Prune(args) => prune::run(args, fs, now),
         Command::Pull(args) => pull::run(args, fs),
         Command::Version => version::run(&req.program, req.engine.clone()),
     }

@@ -4,6 +4,7 @@ pub mod clone;
 pub mod convert;
 pub mod health;
 pub mod list;
+pub mod prune;
 pub mod pull;
 pub mod rm;
 pub mod run;
