@@ -285,9 +285,16 @@ fn revisions_and_blobs(
             .push(item(ItemKind::OrphanBlob, model, rel, None, bytes));
     }
 
-    // Revisions whose removal was interrupted after their snapshot went (a tree file or
-    // `.no_exist` left): finished as `rm` would finish them.
-    for rev in removal::unfinished(fs, folder) {
+    // Revisions whose removal was interrupted after their snapshot went (a tree file,
+    // `.no_exist` or the journal left): finished as `rm` would finish them.
+    let mut unfinished: BTreeSet<String> = removal::unfinished(fs, folder).into_iter().collect();
+    unfinished.extend(
+        removal::journals(fs, folder)
+            .into_iter()
+            .map(|(commit, _)| commit)
+            .filter(|c| !snapshots.contains(c)),
+    );
+    for rev in unfinished {
         let bytes = if dry_run {
             leftovers(fs, folder, &rev)
         } else {
@@ -370,12 +377,14 @@ fn lock_folders(
             continue;
         }
         // A repo that is gone: its locks go with the folder, unless one is in use (a
-        // download about to create the repo) or a removal journal waits to be finished.
+        // download about to create the repo). A removal journal left there has nothing
+        // left to finish (the repo went whole), so it goes too.
         let entries = fs.read_dir(&dir).unwrap_or_default();
         let mut busy = None;
         for (name, kind) in &entries {
             let rel = dir.join(name);
-            if name == removal::TRASH_DIR {
+            let journal = *kind == Kind::File && name.ends_with(".removing");
+            if name == removal::TRASH_DIR || journal {
                 continue;
             }
             if *kind != Kind::File || !name.ends_with(".lock") {

@@ -279,7 +279,8 @@ fn set_mtime(path: &Path, secs: u64) {
     }
 }
 
-fn set_tree_mtime(dir: &Path, secs: u64) {
+/// Sets every mtime under `dir` (files, folders; links are not followed) to `secs`.
+pub fn set_tree_mtime(dir: &Path, secs: u64) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
