@@ -295,6 +295,13 @@ export interface PullOptions extends CommonOptions {
   model: string;
   /** `--force-resume`: fetch even when the cached copy is healthy, or unhealthy and partial. */
   forceResume?: boolean;
+  /**
+   * `--include`: take only the files matching one of these globs (huggingface_hub's
+   * `allow_patterns`: `*` also matches `/`, `"dir/"` means everything under it).
+   */
+  include?: string[];
+  /** `--exclude`: leave out the files matching one of these globs (`ignore_patterns`). */
+  exclude?: string[];
   /** The Hub. Default: `HF_ENDPOINT`, else `https://huggingface.co`. */
   endpoint?: string;
   /** The token. Default: `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file (`HF_TOKEN_PATH`, default `$HF_HOME/token`). */

@@ -144,7 +144,15 @@ const OPTIONS = {
   show: { model: 'string', files: 'boolean', config: 'boolean', recalcHash: 'boolean' },
   rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
   prune: { dryRun: 'boolean' },
-  pull: { model: 'string', forceResume: 'boolean', endpoint: 'string', token: 'string', onProgress: 'function' },
+  pull: {
+    model: 'string',
+    forceResume: 'boolean',
+    include: 'string[]',
+    exclude: 'string[]',
+    endpoint: 'string',
+    token: 'string',
+    onProgress: 'function',
+  },
   version: {},
 };
 const REQUIRED = { show: ['model'], rm: ['model'], pull: ['model'] };
@@ -211,6 +219,11 @@ function checkOptions(fn, options, spec) {
       }
       continue;
     }
+    if (spec[key] === 'string[]') {
+      const ok = value === undefined || (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '' && !v.includes('\0')));
+      if (!ok) throw invalidOption(fn, `option '${key}' must be an array of non-empty strings`, key);
+      continue;
+    }
     if (key === 'timeoutMs' && value !== undefined && !(Number.isFinite(value) && value > 0)) {
       throw invalidOption(fn, "option 'timeoutMs' must be a positive number of milliseconds", key);
     }
@@ -254,21 +267,15 @@ export async function run(argv, options) {
 }
 
 /**
- * `pull MODEL [--force-resume] [--json]` (in any order, `--` allowed) as a download request, or
- * null for anything else, which the core answers itself (its usage errors included).
+ * `pull ...` as a download request: its arguments for the core (which parses them, usage errors
+ * included) and whether `--json` was given; null for any other command.
  */
 function pullRequestOf(argv) {
   if (argv[0] !== 'pull') return null;
-  const request = { model: undefined, forceResume: false, json: false };
-  let positional = false;
-  for (const arg of argv.slice(1)) {
-    if (!positional && arg === '--') positional = true;
-    else if (!positional && arg === '--force-resume') request.forceResume = true;
-    else if (!positional && arg === '--json') request.json = true;
-    else if ((positional || !arg.startsWith('-') || arg === '-') && request.model === undefined) request.model = arg;
-    else return null;
-  }
-  return request.model === undefined ? null : request;
+  const end = argv.indexOf('--');
+  const isOption = (i) => end === -1 || i < end;
+  const json = argv.some((arg, i) => arg === '--json' && isOption(i));
+  return { args: argv.slice(1).filter((arg, i) => !(arg === '--json' && isOption(i + 1))), json };
 }
 
 /** run() after its checks; `options` are already valid (any command's). */
@@ -978,13 +985,20 @@ export async function prune(options) {
  */
 export async function pull(options) {
   options = commandOptions('pull', options);
-  const raw = await pullRaw({ model: options.model, forceResume: options.forceResume === true, json: true }, options);
+  const args = [
+    ...(options.forceResume === true ? ['--force-resume'] : []),
+    ...(options.include ?? []).map((glob) => `--include=${glob}`),
+    ...(options.exclude ?? []).map((glob) => `--exclude=${glob}`),
+    '--',
+    options.model,
+  ];
+  const raw = await pullRaw({ args, json: true }, options);
   return envelopeOf(raw, options);
 }
 
 /**
  * The download behind pull() and `run(['pull', ...])`: resolves to the core's exit code and output
- * for `request` ({model, forceResume, json}), as the CLI prints them.
+ * for `request` ({args, json}: the arguments after `pull`, without `--json`), as the CLI prints them.
  */
 async function pullRaw(request, options) {
   // One deadline for the whole pull, every request and core call included.
@@ -1003,14 +1017,13 @@ async function pullRaw(request, options) {
 }
 
 async function pullWith(request, options, guest, signal) {
-  const force = request.forceResume ? ['--force-resume'] : [];
   const json = request.json ? ['--json'] : [];
-  const plan = parseGuestJson(await execute(['pull', '--plan', ...force, '--', request.model], guest));
-  if (!plan || plan.decision !== 'fetch') {
-    // The cache answers (or the name is refused): the core's own output for it.
-    return execute(['pull', ...force, ...json, '--', request.model], guest);
-  }
+  const planned = await execute(['pull', '--plan', ...request.args], guest);
+  // A usage error (exit 2) is the core's to print, as is every answer the cache gives.
+  const plan = planned.exitCode === 0 ? parseGuestJson(planned) : null;
+  if (!plan || plan.decision !== 'fetch') return execute(['pull', ...json, ...request.args], guest);
   const state = { repo_id: plan.repo_id, revision: plan.revision, expanded_name: plan.expanded_name ?? null, commit: null };
+  const selection = plan.selection ?? {};
   const finish = (outcome) => execute(['pull', ...json, '--finish', '--', JSON.stringify({ ...state, outcome })], guest);
   const offline = ['HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'].find((name) =>
     ['1', 'ON', 'YES', 'TRUE'].includes(String(process.env[name] ?? '').trim().toUpperCase()),
@@ -1020,7 +1033,9 @@ async function pullWith(request, options, guest, signal) {
   const { cacheDir } = cacheLocationFrom(options);
   const hub = new HubClient(options.endpoint ?? hubEndpoint(), options.token ?? hubToken(), signal);
   const writePlan = async (info, pages) =>
-    parseGuestJson(await execute(['pull', '--write-plan', '--', JSON.stringify({ repo_id: plan.repo_id, revision: plan.revision, info, pages })], guest));
+    parseGuestJson(
+      await execute(['pull', '--write-plan', '--', JSON.stringify({ repo_id: plan.repo_id, revision: plan.revision, info, pages, selection })], guest),
+    );
   let info;
   try {
     info = (await hub.json(plan.revision_url)).body;
@@ -1042,6 +1057,7 @@ async function pullWith(request, options, guest, signal) {
   }
   const written = await writePlan(info, pages);
   if (written.failed) return finish({ listing_failed: written.failed });
+  if (written.nothing_selected !== undefined) return finish({ nothing_selected: written.nothing_selected });
   const write = written.plan;
 
   if (write.probe !== null) {

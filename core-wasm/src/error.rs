@@ -133,6 +133,9 @@ pub enum CoreError {
     /// `pull`: writing into the cache failed (permissions, disk full).
     #[error("{0}")]
     PullFailed(String),
+    /// `pull --include/--exclude`, `rm --files`: the patterns select no file.
+    #[error("{0}")]
+    NoMatchingFiles(String),
     /// `clone`/`convert`: the target folder cannot be used.
     #[error("{0}")]
     InvalidTarget(String),
@@ -232,6 +235,7 @@ impl CoreError {
             Self::Offline(..) => "offline_mode",
             Self::LockTimeout { .. } => "lock_timeout",
             Self::PullFailed(_) => "pull_operation_failed",
+            Self::NoMatchingFiles(_) => "no_matching_files",
             Self::InvalidTarget(_) => "InvalidTargetError",
             Self::CloneDownload(_) => "PullFailedError",
             Self::CloneFailed(_) => "CloneFailedError",

@@ -12,6 +12,7 @@ use crate::error::CoreError;
 use crate::fetch::{self, RemoteFile};
 use crate::layout;
 use crate::naming;
+use crate::selection::Selection;
 
 /// What went wrong talking to the Hub, in a form every host can report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -235,11 +236,42 @@ fn rel(p: &std::path::Path) -> String {
     p.to_string_lossy().replace('\\', "/")
 }
 
+/// The files of `listing` that `selection` takes; none is an error (a pattern that
+/// matches nothing is almost always a typo, and an empty snapshot helps nobody).
+pub fn select(
+    repo_id: &str,
+    revision: &str,
+    listing: &[RemoteFile],
+    selection: &Selection,
+) -> Result<Vec<RemoteFile>, CoreError> {
+    let taken: Vec<RemoteFile> = listing
+        .iter()
+        .filter(|f| selection.takes(&f.path))
+        .cloned()
+        .collect();
+    if taken.is_empty() && !listing.is_empty() {
+        let message = no_match(repo_id, revision, selection, listing.len());
+        return Err(CoreError::NoMatchingFiles(message));
+    }
+    Ok(taken)
+}
+
+/// The message of patterns that take none of a commit's `listed` files.
+pub fn no_match(repo_id: &str, revision: &str, selection: &Selection, listed: usize) -> String {
+    format!(
+        "No file of {repo_id}@{revision} matches {} ({listed} files listed)",
+        selection.describe()
+    )
+}
+
 /// The write plan for `files` of `repo_id` at `info`'s commit, asked for as `revision`.
+/// The tree file records the whole `listing`, so a snapshot that took only some files is
+/// known to be partial (the deep audit's `not_downloaded`), as huggingface_hub records it.
 pub fn write_plan(
     repo_id: &str,
     revision: &str,
     info: &RevisionInfo,
+    listing: &[RemoteFile],
     files: &[RemoteFile],
 ) -> WritePlan {
     let folder = fetch::model_folder(repo_id);
@@ -289,7 +321,7 @@ pub fn write_plan(
         ],
         tree: Document {
             path: rel(&layout::tree_path(&folder, commit)),
-            content: String::from_utf8(fetch::tree_json(files)).expect("the tree file is JSON"),
+            content: String::from_utf8(fetch::tree_json(listing)).expect("the tree file is JSON"),
         },
         files: planned,
         ref_file: (!revision.eq_ignore_ascii_case(commit)).then(|| Document {
@@ -459,7 +491,7 @@ mod tests {
              "lfs": {"oid": "d".repeat(64), "size": 9}},
         ])])
         .unwrap();
-        let plan = write_plan("org/m", "main", &info, &files);
+        let plan = write_plan("org/m", "main", &info, &files, &files);
         assert_eq!(plan.commit, "a".repeat(40));
         assert_eq!(plan.files[0].path, "sub dir/w.safetensors");
         assert_eq!(
@@ -473,7 +505,7 @@ mod tests {
             plan.ref_file.unwrap().path,
             "models--org--m/refs/main".to_owned()
         );
-        let by_commit = write_plan("org/m", &"a".repeat(40), &info, &files);
+        let by_commit = write_plan("org/m", &"a".repeat(40), &info, &files, &files);
         assert!(by_commit.ref_file.is_none());
     }
 

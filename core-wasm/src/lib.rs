@@ -36,6 +36,7 @@ pub mod request;
 pub mod resolve;
 pub mod runtime;
 pub mod scan;
+pub mod selection;
 pub mod snapshot;
 pub mod time;
 pub mod trees;

@@ -533,6 +533,9 @@ pub enum PullPlan {
         /// The revision endpoint's URL path (a host that does not link this crate asks it).
         #[serde(default)]
         revision_url: String,
+        /// The files to take (`--include` / `--exclude`), passed on to the write plan.
+        #[serde(default)]
+        selection: crate::selection::Selection,
     },
 }
 

@@ -111,6 +111,8 @@ pub struct PullArgs {
     /// A later step of a host's download (`--write-plan` or `--finish`); `model` then
     /// holds the step's JSON state (see `commands::pull`).
     pub step: Option<PullStep>,
+    /// `--include GLOB... --exclude GLOB...`: the files to take.
+    pub selection: crate::selection::Selection,
 }
 
 /// The steps of a download a host drives after `--plan` said to fetch.
@@ -253,8 +255,9 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             })
         }
         "pull" => {
+            let (selection, rest) = take_patterns(rest, &["--include", "--exclude"])?;
             let (flags, positionals) = split_args(
-                rest,
+                rest.into_iter(),
                 &["--force-resume", "--plan", "--write-plan", "--finish"],
             )?;
             let model = one_optional(positionals)?.ok_or_else(|| {
@@ -272,6 +275,10 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
                 force_resume: flags.contains(&"--force-resume"),
                 plan: flags.contains(&"--plan"),
                 step,
+                selection: crate::selection::Selection {
+                    include: selection[0].clone(),
+                    exclude: selection[1].clone(),
+                },
             })
         }
         "clone" => Command::Clone(parse_clone(rest)?),
@@ -355,6 +362,68 @@ fn split_args<'a>(
             unknown.join(" ")
         )))
     }
+}
+
+/// Pulls out options that take one or more values (argparse's `nargs="+"`, repeatable:
+/// `--include a b --include c`, `--include=a`), in the order of `names`; the other
+/// arguments come back as they were.
+fn take_patterns<'a>(
+    args: impl Iterator<Item = &'a str>,
+    names: &[&str],
+) -> Result<(Vec<Vec<String>>, Vec<&'a str>), CoreError> {
+    let mut values = vec![Vec::new(); names.len()];
+    let mut rest = Vec::new();
+    let mut current: Option<(usize, usize)> = None; // (option, values taken so far)
+    let mut positional_only = false;
+    let expected = |i: usize| {
+        CoreError::Usage(format!(
+            "argument {}: expected at least one argument",
+            names[i]
+        ))
+    };
+    for a in args {
+        if positional_only {
+            rest.push(a);
+            continue;
+        }
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if a.starts_with("--") => (n, Some(v)),
+            _ => (a, None),
+        };
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            if let Some((j, 0)) = current {
+                return Err(expected(j));
+            }
+            match inline {
+                Some("") => return Err(expected(i)),
+                Some(v) => {
+                    values[i].push(v.to_owned());
+                    current = None;
+                }
+                None => current = Some((i, 0)),
+            }
+            continue;
+        }
+        match current {
+            Some((i, _)) if a.is_empty() => return Err(expected(i)),
+            Some((i, n)) if !a.starts_with('-') || a.len() == 1 => {
+                values[i].push(a.to_owned());
+                current = Some((i, n + 1));
+            }
+            Some((j, 0)) => return Err(expected(j)),
+            _ => {
+                current = None;
+                if a == "--" {
+                    positional_only = true;
+                }
+                rest.push(a);
+            }
+        }
+    }
+    if let Some((j, 0)) = current {
+        return Err(expected(j));
+    }
+    Ok((values, rest))
 }
 
 /// At most one positional.
@@ -547,10 +616,46 @@ mod tests {
     }
 
     #[test]
+    fn pull_patterns_take_one_or_more_values_as_argparse_does() {
+        let pulled = |line: &str| match parse(&argv(line)).map(|r| r.command) {
+            Ok(Command::Pull(p)) => Ok((p.model, p.selection.include, p.selection.exclude)),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.to_string()),
+        };
+        let v = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            pulled("mlxk pull org/x --include a b --exclude c --include=d"),
+            Ok(("org/x".into(), v(&["a", "b", "d"]), v(&["c"])))
+        );
+        assert_eq!(
+            pulled("mlxk pull --exclude=x -- org/x"),
+            Ok(("org/x".into(), v(&[]), v(&["x"])))
+        );
+        // Greedy, as nargs="+": the model after the patterns is a pattern.
+        assert_eq!(
+            pulled("mlxk pull --include a org/x"),
+            Err("the following arguments are required: model".into())
+        );
+        for bad in [
+            "mlxk pull org/x --include",
+            "mlxk pull org/x --include --json",
+            "mlxk pull org/x --include=",
+            "mlxk pull org/x --exclude --include a",
+        ] {
+            assert!(
+                pulled(bad)
+                    .unwrap_err()
+                    .contains("expected at least one argument"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn usage_errors_carry_argparse_messages() {
         assert_eq!(
             parse(&argv("mlxk bogus --json")).unwrap_err().to_string(),
-            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'pull', 'rm')"
+            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'pull', 'rm', 'prune')"
         );
         assert_eq!(
             parse(&argv("mlxk --json")).unwrap_err(),

@@ -160,6 +160,15 @@ pub struct PullArgs {
     /// healthy (fetching whatever is missing), without asking.
     #[arg(long)]
     pub force_resume: bool,
+    /// Take only the files matching one of these globs (huggingface_hub's allow_patterns:
+    /// `*` also matches `/`, `dir/` means everything under it). Repeatable.
+    #[arg(long, value_name = "GLOB", num_args = 1.., action = clap::ArgAction::Append,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub include: Vec<String>,
+    /// Leave out the files matching one of these globs (ignore_patterns). Repeatable.
+    #[arg(long, value_name = "GLOB", num_args = 1.., action = clap::ArgAction::Append,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub exclude: Vec<String>,
 }
 
 /// `rm` options.

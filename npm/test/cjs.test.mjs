@@ -24,7 +24,7 @@ test('index.cjs and index.d.cts are up to date with their sources', () => {
 });
 
 test('both entry points export the same API', () => {
-  const names = ['createHostImports', 'health', 'list', 'pull', 'resolveCacheDir', 'rm', 'run', 'show', 'version'];
+  const names = ['createHostImports', 'health', 'list', 'prune', 'pull', 'resolveCacheDir', 'rm', 'run', 'show', 'version'];
   assert.deepEqual(Object.keys(esm).sort(), names);
   assert.deepEqual(Object.keys(cjs).sort(), names);
 });

@@ -119,3 +119,18 @@ test('the CommonJS entry validates the same way', async () => {
   await refused(() => cjs.rm({ cacheDir: cache.hub, model: 'org/name', dry_run: true }), 'dry_run');
   assert.ok(existsSync(repoDir));
 });
+
+test('prune with a misspelt option removes nothing; pull patterns must be arrays of strings', async () => {
+  const { prune, pull } = api;
+  await refused(() => prune({ cacheDir: cache.hub, dry_run: true }), 'dry_run', /'dryRun'/);
+  await refused(() => prune({ cacheDir: cache.hub, dryRun: 'yes' }), 'dryRun');
+  assert.ok(existsSync(repoDir));
+  const dry = await prune({ cacheDir: cache.hub, dryRun: true });
+  assert.equal(dry.command, 'prune');
+  assert.equal(dry.data.dry_run, true);
+  for (const include of ['*.gguf', [1], [''], ['a\0b'], {}]) {
+    await refused(() => pull({ cacheDir: cache.hub, model: 'org/x', include }), 'include', /array of non-empty strings/);
+  }
+  await refused(() => pull({ cacheDir: cache.hub, model: 'org/x', exclude: 'x' }), 'exclude');
+  await refused(() => pull({ cacheDir: cache.hub, model: 'org/x', includes: ['x'] }), 'includes', /unknown option 'includes'/);
+});

@@ -4,7 +4,7 @@
 Run it with a Python that has ``huggingface_hub`` installed (the tests use a venv
 with ``huggingface_hub==2.4.0``). Three subcommands:
 
-``download --endpoint URL --cache DIR [--token T] [--repo-type TYPE] [--allow GLOB]... REPO_ID[@REV] ...``
+``download --endpoint URL --cache DIR [--token T] [--repo-type TYPE] [--allow GLOB]... [--ignore GLOB]... REPO_ID[@REV] ...``
     ``snapshot_download`` of each repo (default type ``model``, revision ``main``)
     into the hub cache ``DIR``. Prints nothing on success; on failure prints
     ``<ExceptionType>: <message>`` to stderr and exits 1.
@@ -91,6 +91,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             endpoint=args.endpoint.rstrip("/"),
             token=args.token or False,
             allow_patterns=args.allow or None,
+            ignore_patterns=args.ignore or None,
         )
     return 0
 
@@ -174,6 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     download.add_argument("--token", help="bearer token to send")
     download.add_argument("--repo-type", default="model", choices=["model", "dataset", "space"])
     download.add_argument("--allow", action="append", help="allow_patterns glob (repeatable): a partial snapshot")
+    download.add_argument("--ignore", action="append", help="ignore_patterns glob (repeatable)")
     download.add_argument("specs", nargs="+", metavar="REPO_ID[@REV]")
     download.set_defaults(func=cmd_download)
 

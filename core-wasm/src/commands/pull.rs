@@ -59,6 +59,7 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
             revision: revision.to_owned(),
             expanded_name: (repo_id != typed).then(|| repo_id.to_owned()),
             revision_url: hub::revision_path(repo_id, revision),
+            selection: args.selection.clone(),
         }
     };
     // A cached repo at a revision: answer from the cache, unless told to fetch anyway.
@@ -68,9 +69,38 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
         }
         let mut data = data.clone();
         let eval = model::evaluate(fs, &repo, revision.as_deref());
+        // Files the commit lists that are not here yet (an earlier pull took only some,
+        // or these patterns take others): the Hub fills them in; what is here is reused.
+        if let crate::snapshot::Selection::Snapshot {
+            revision: commit, ..
+        } = &eval.selection
+        {
+            match wanting(fs, &repo.folder, commit, &eval.manifest, &args.selection) {
+                Wanting::Nothing => {}
+                // A plain pull of an unhealthy copy asks first (the reference's §5);
+                // a healthy one that lacks files, or named patterns, fetch.
+                Wanting::Files if eval.health.healthy || !args.selection.is_everything() => {
+                    return fetch(&repo.repo_id, remote);
+                }
+                Wanting::Files => {}
+                Wanting::NoMatch(listed) => {
+                    let shown = remote.unwrap_or(crate::layout::DEFAULT_REF);
+                    let e = CoreError::NoMatchingFiles(hub::no_match(
+                        &repo.repo_id,
+                        shown,
+                        &args.selection,
+                        listed,
+                    ));
+                    data.model = Some(repo.repo_id.clone());
+                    return reply(data, Some(&e));
+                }
+            }
+        }
         data.expanded_name = (repo.repo_id != typed).then(|| repo.repo_id.clone());
         data.commit_hash = revision.or_else(|| eval.object.hash.clone());
-        if eval.health.healthy {
+        // With patterns, the files asked for are all here: whether they make a whole model
+        // is not the question (`--exclude '*.gguf'` takes no weights on purpose).
+        if eval.health.healthy || !args.selection.is_everything() {
             data.download_status = status("already_exists");
             data.message = format!("Model {} already exists in cache", repo.repo_id);
         } else {
@@ -116,6 +146,41 @@ pub fn plan(args: &PullArgs, fs: &CacheFs) -> PullPlan {
     }
 }
 
+/// What a cached snapshot lacks of what a pull asks for.
+enum Wanting {
+    /// Everything asked for is here.
+    Nothing,
+    /// Some file is not (or, without a tree file, patterns may name files the Hub has).
+    Files,
+    /// The patterns take none of the commit's files (how many it lists).
+    NoMatch(usize),
+}
+
+/// Compares the commit's tree file with the snapshot, under `selection`. Without a tree
+/// file nothing is known to be missing, unless patterns were given: then the Hub is asked.
+fn wanting(
+    fs: &CacheFs,
+    folder: &str,
+    commit: &str,
+    here: &crate::snapshot::Manifest,
+    selection: &crate::selection::Selection,
+) -> Wanting {
+    match crate::trees::load(fs, folder, commit) {
+        crate::trees::Tree::Files(files) => {
+            let mut taken = files.keys().filter(|path| selection.takes(path)).peekable();
+            if taken.peek().is_none() && !files.is_empty() {
+                Wanting::NoMatch(files.len())
+            } else if taken.any(|path| here.get(path).is_none()) {
+                Wanting::Files
+            } else {
+                Wanting::Nothing
+            }
+        }
+        _ if selection.is_everything() => Wanting::Nothing,
+        _ => Wanting::Files,
+    }
+}
+
 /// The envelope of a reply.
 pub fn envelope(data: PullData, error: Option<ErrorBody>) -> Envelope {
     match error {
@@ -143,6 +208,9 @@ struct WriteState {
     /// The tree listing's pages, in order; absent for the first phase, which only reads
     /// the revision and names the listing to fetch.
     pages: Option<Vec<Value>>,
+    /// The plan's [`crate::selection::Selection`], as `--plan` gave it.
+    #[serde(default)]
+    selection: crate::selection::Selection,
 }
 
 /// `pull --write-plan STATE`, in two phases. Without `pages`: `{"listing": URL path,
@@ -166,9 +234,14 @@ pub fn write_step(state: &str) -> Vec<u8> {
                 })
             }
             (Ok(info), Some(pages)) => match hub::parse_listing(&pages) {
-                Ok(files) => serde_json::json!({
-                    "plan": hub::write_plan(&st.repo_id, &st.revision, &info, &files)
-                }),
+                Ok(listing) => {
+                    match hub::select(&st.repo_id, &st.revision, &listing, &st.selection) {
+                        Ok(files) => serde_json::json!({
+                            "plan": hub::write_plan(&st.repo_id, &st.revision, &info, &listing, &files)
+                        }),
+                        Err(e) => serde_json::json!({ "nothing_selected": e.to_string() }),
+                    }
+                }
                 Err(e) => serde_json::json!({ "failed": malformed(e) }),
             },
         },
@@ -207,6 +280,8 @@ enum HostOutcome {
     },
     /// The cache could not be written outside a file's transfer.
     WriteFailed { path: String, reason: String },
+    /// The patterns took no file of the listing (the write plan's message).
+    NothingSelected(String),
 }
 
 /// The `--finish` step's state.
@@ -300,6 +375,7 @@ fn finish(state: &str, fs: &CacheFs) -> (PullData, Option<ErrorBody>) {
             failure.to_error(repo, &file)
         }
         HostOutcome::WriteFailed { path, reason } => hub::write_error(&path, &reason),
+        HostOutcome::NothingSelected(message) => CoreError::NoMatchingFiles(message),
     };
     if let CoreError::AccessDenied(_) = error {
         data.download_status = status("access_denied");
@@ -373,6 +449,7 @@ mod tests {
                 revision: "v1.0".into(),
                 expanded_name: None,
                 revision_url: "/api/models/org/m/revision/v1.0".into(),
+                selection: Default::default(),
             }
         );
         assert!(matches!(plan_for("gpt2"), PullPlan::Fetch { revision, .. } if revision == "main"));

@@ -9,6 +9,7 @@ use std::time::Duration;
 use core_wasm::commands::pull::{envelope, human};
 use core_wasm::error::CoreError;
 use core_wasm::protocol::{CommandName, ErrorBody, PullData, PullPlan};
+use core_wasm::selection::Selection;
 #[cfg(feature = "network")]
 use serde_json::Value;
 
@@ -32,10 +33,14 @@ fn number(name: &str) -> Option<u64> {
 }
 
 /// Asks the guest what to do.
-fn plan(ctx: &Context, model: &str, force_resume: bool) -> Result<PullPlan, GuestFailure> {
+fn plan(ctx: &Context, args: &PullArgs, force_resume: bool) -> Result<PullPlan, GuestFailure> {
+    let model = args.model.as_str();
     let mut argv = vec!["pull".to_owned(), "--plan".to_owned()];
     if force_resume {
         argv.push("--force-resume".to_owned());
+    }
+    for (flag, patterns) in [("--include", &args.include), ("--exclude", &args.exclude)] {
+        argv.extend(patterns.iter().map(|p| format!("{flag}={p}")));
     }
     argv.extend(["--".to_owned(), model.to_owned()]);
     let quiet = Context {
@@ -55,7 +60,7 @@ fn plan(ctx: &Context, model: &str, force_resume: bool) -> Result<PullPlan, Gues
 pub fn run(ctx: &Context, args: &PullArgs) -> ExitStatus {
     let mut force = args.force_resume;
     loop {
-        let decided = match plan(ctx, &args.model, force) {
+        let decided = match plan(ctx, args, force) {
             Ok(p) => p,
             Err(f) => {
                 report_failure(ctx, CommandName::Pull, &f);
@@ -67,8 +72,9 @@ pub fn run(ctx: &Context, args: &PullArgs) -> ExitStatus {
                 repo_id,
                 revision,
                 expanded_name,
+                selection,
                 ..
-            } => download(ctx, repo_id, revision, expanded_name),
+            } => download(ctx, repo_id, revision, expanded_name, selection),
             PullPlan::Reply { data, error } => {
                 let data = *data;
                 if error.is_none() && data.download_status == "requires_confirmation" && !ctx.json {
@@ -138,6 +144,7 @@ fn download(
     repo_id: String,
     revision: String,
     expanded_name: Option<String>,
+    selection: Selection,
 ) -> (PullData, Option<ErrorBody>) {
     let data = PullData {
         model: Some(repo_id.clone()),
@@ -149,7 +156,7 @@ fn download(
         let e = CoreError::Offline(name.to_owned(), repo_id);
         return (data, Some(e.to_body()));
     }
-    fetch(ctx, data, repo_id, revision)
+    fetch(ctx, data, repo_id, revision, selection)
 }
 
 /// A build without the `network` feature answers from the cache only.
@@ -159,6 +166,7 @@ fn fetch(
     data: PullData,
     repo_id: String,
     revision: String,
+    _selection: Selection,
 ) -> (PullData, Option<ErrorBody>) {
     let e = CoreError::DownloadFailed(format!(
         "{repo_id}@{revision} is not in the cache, and this build of mlxk has no network"
@@ -173,8 +181,10 @@ fn fetch(
     mut data: PullData,
     repo_id: String,
     revision: String,
+    selection: Selection,
 ) -> (PullData, Option<ErrorBody>) {
-    let req = request(ctx, repo_id.clone(), revision, ctx.cache_dir.clone());
+    let mut req = request(ctx, repo_id.clone(), revision, ctx.cache_dir.clone());
+    req.selection = selection;
     match pull::pull(&req) {
         Ok(done) => {
             data.download_status = "success".into();
@@ -219,6 +229,7 @@ pub(crate) fn request(
         },
         lock_timeout: Duration::from_secs(number(EnvVars::MLXK_LOCK_TIMEOUT_SECS).unwrap_or(600)),
         progress: !ctx.json,
+        selection: Selection::default(),
     }
 }
 

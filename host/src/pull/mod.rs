@@ -45,6 +45,8 @@ pub struct Request {
     pub lock_timeout: Duration,
     /// Draw progress bars (human mode).
     pub progress: bool,
+    /// The files to take (all, unless `--include` / `--exclude`).
+    pub selection: core_wasm::selection::Selection,
 }
 
 /// What a finished download did.
@@ -107,9 +109,11 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
         f.commit = Some(commit.clone());
         f
     };
-    let files = hub
+    let listing = hub
         .tree(repo, &commit)
         .map_err(|e| with_commit(Failure::new(file_error(repo, "tree listing", e))))?;
+    let files = core_wasm::hub::select(repo, &req.revision, &listing, &req.selection)
+        .map_err(|e| with_commit(Failure::new(e)))?;
     // A gated repo shows its listing to everyone: make sure the files are ours to take
     // (a HEAD of the smallest one) before the cache gets a folder for them.
     if info.gated
@@ -134,7 +138,7 @@ pub fn pull(req: &Request) -> Result<Done, Failure> {
         cache.mkdirs(&layout::snapshot_dir(&folder, &commit))?;
         let tree = layout::tree_path(&folder, &commit);
         if cache.file_len(&tree).is_none() {
-            cache.write_atomic(&tree, &fetch::tree_json(&files))?;
+            cache.write_atomic(&tree, &fetch::tree_json(&listing))?;
         }
         Ok(())
     };
