@@ -238,11 +238,13 @@ export interface RmData {
   /** The revision removed, for `name@rev`. */
   commit_hash?: string;
   /** `repository` (the whole repo went, also when `@rev` was its last revision) or `revision`. */
-  removed?: 'repository' | 'revision';
+  removed?: 'repository' | 'revision' | 'files';
   /** Bytes of regular files removed (or that would be, with `dryRun`). */
   freed_bytes?: number;
   /** `true` with `dryRun`. */
   dry_run?: true;
+  /** With `files`: the snapshot paths removed (or that would be). */
+  files?: string[];
 }
 
 /**
@@ -372,6 +374,11 @@ export interface RmOptions extends CommonOptions {
   force?: boolean;
   /** `--dry-run`: report what would be removed and the bytes freed; remove nothing. */
   dryRun?: boolean;
+  /**
+   * `--files`: remove only the snapshot's files matching these globs (huggingface_hub's
+   * pattern rules), with the blobs nothing else uses; refs and the rest stay.
+   */
+  files?: string[];
 }
 
 /** `data` of `version`. */

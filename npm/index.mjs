@@ -142,7 +142,7 @@ const OPTIONS = {
   list: { pattern: 'string', all: 'boolean', health: 'boolean', verbose: 'boolean' },
   health: { model: 'string', deep: 'boolean', onProgress: 'function' },
   show: { model: 'string', files: 'boolean', config: 'boolean', recalcHash: 'boolean' },
-  rm: { model: 'string', force: 'boolean', dryRun: 'boolean' },
+  rm: { model: 'string', force: 'boolean', dryRun: 'boolean', files: 'string[]' },
   prune: { dryRun: 'boolean' },
   pull: {
     model: 'string',
@@ -967,6 +967,7 @@ export async function rm(options) {
   const flags = [];
   if (options.force) flags.push('--force');
   if (options.dryRun) flags.push('--dry-run');
+  for (const glob of options.files ?? []) flags.push(`--files=${glob}`);
   return invoke('rm', [options.model], flags, options);
 }
 

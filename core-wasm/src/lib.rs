@@ -175,6 +175,8 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
     }
     match (&env.error, env.command) {
         (Some(err), Some(cmd)) => {
+            // What a partly failed command did (several `rm` targets) is said first.
+            stderr.extend(diagnostics::take_notes());
             stderr.extend(format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes());
             Output {
                 stdout: Vec::new(),

@@ -409,6 +409,9 @@ pub struct RmData {
     /// Additive: `true` with `--dry-run`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+    /// Additive, `--files`: the snapshot paths removed (or that would be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
 }
 
 /// `data` of `prune` (no reference counterpart): what went (or, with `--dry-run`, would go),

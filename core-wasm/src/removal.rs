@@ -324,6 +324,95 @@ pub fn remove(
     Ok(out)
 }
 
+/// Files of one snapshot (`rm name@rev --files GLOB...`): what [`remove_files`] takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesRemoved {
+    /// Snapshot paths removed (or that would be), sorted.
+    pub paths: Vec<String>,
+    /// Bytes freed: plain files of the snapshot and the blobs nothing else uses.
+    pub freed: u64,
+}
+
+/// Removes the files of snapshot `rev` that `selection` takes: their links (or plain
+/// files) first, then the blobs no other file of any snapshot links to, then the folders
+/// the files leave empty. Refs and the tree file stay, so the revision is still named and
+/// the deep audit reports the files as `not_downloaded`; a kill half-way leaves at most
+/// orphan blobs, which `prune` collects.
+pub fn remove_files(
+    fs: &CacheFs,
+    folder: &str,
+    rev: &str,
+    selection: &crate::selection::Selection,
+    dry_run: bool,
+) -> Result<FilesRemoved, CoreError> {
+    let dir = layout::snapshot_dir(folder, rev);
+    let blobs = layout::blobs_dir(folder);
+    let blob_of = |rel: &Path| {
+        fs.link_target(rel)
+            .filter(|t| t.parent() == Some(blobs.as_path()))
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+    };
+    let manifest = Manifest::walk(fs, &dir);
+    let (taken, kept): (Vec<_>, Vec<_>) = manifest
+        .entries
+        .iter()
+        .partition(|e| selection.takes(&e.path));
+    let mut out = FilesRemoved::default();
+    if taken.is_empty() {
+        return Ok(out);
+    }
+    let mut used: BTreeSet<String> = kept
+        .iter()
+        .filter(|e| e.is_link)
+        .filter_map(|e| blob_of(&dir.join(&e.path)))
+        .collect();
+    for other in snapshot::list_snapshots(fs, folder).unwrap_or_default() {
+        if other.revision != rev {
+            used.extend(blobs_used(fs, folder, &other.revision));
+        }
+    }
+    let mut freed_blobs = BTreeSet::new();
+    for entry in &taken {
+        let rel = dir.join(&entry.path);
+        if entry.is_link {
+            if let Some(b) = blob_of(&rel).filter(|b| !used.contains(b)) {
+                freed_blobs.insert(b);
+            }
+        } else if let Ok(st) = fs.lstat(&rel)
+            && st.kind == Kind::File
+        {
+            out.freed += st.size;
+        }
+        remove_one(fs, &rel, dry_run)?;
+        out.paths.push(entry.path.clone());
+    }
+    for name in &freed_blobs {
+        out.freed += remove_blob(fs, folder, name, dry_run)?;
+    }
+    if !dry_run {
+        // Folders the removed files leave empty (`onnx/`), deepest first; best effort.
+        let mut parents: BTreeSet<PathBuf> = BTreeSet::new();
+        for p in &out.paths {
+            let mut at = Path::new(p).parent();
+            while let Some(d) = at.filter(|d| !d.as_os_str().is_empty()) {
+                parents.insert(d.to_path_buf());
+                at = d.parent();
+            }
+        }
+        let mut deepest: Vec<&PathBuf> = parents.iter().collect();
+        deepest.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for d in deepest {
+            let rel = dir.join(d);
+            if fs.read_dir(&rel).is_ok_and(|v| v.is_empty()) {
+                let _ = fs.remove_tree(&rel);
+            }
+        }
+    }
+    out.paths.sort();
+    fs.release();
+    Ok(out)
+}
+
 /// The lock files in a repo's lock folder.
 fn count_locks(fs: &CacheFs, locks: &Path) -> usize {
     fs.read_dir(locks).map_or(0, |v| {

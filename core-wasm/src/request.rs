@@ -127,8 +127,11 @@ pub enum PullStep {
 /// Arguments of `rm`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RmArgs {
-    /// The model, `name[@rev]`.
-    pub model: String,
+    /// The targets, `name[@rev]` each (one keeps the reference's envelope; several give a
+    /// list, see `commands::rm`).
+    pub models: Vec<String>,
+    /// `--files GLOB...`: only these files of the snapshot.
+    pub files: crate::selection::Selection,
     /// `-f`/`--force`: no confirmation for fuzzy matches, and held locks do not block.
     pub force: bool,
     /// `--dry-run`: report what would be removed, remove nothing.
@@ -235,12 +238,20 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
             })
         }
         "rm" => {
-            let (flags, positionals) = split_args(rest, &["-f", "--force", "--dry-run"])?;
-            let model = one_optional(positionals)?.ok_or_else(|| {
-                CoreError::Usage("the following arguments are required: model".into())
-            })?;
+            let (files, rest) = take_patterns(rest, &["--files"])?;
+            let (flags, positionals) =
+                split_args(rest.into_iter(), &["-f", "--force", "--dry-run"])?;
+            if positionals.is_empty() {
+                return Err(CoreError::Usage(
+                    "the following arguments are required: model".into(),
+                ));
+            }
             Command::Rm(RmArgs {
-                model,
+                models: positionals.iter().map(|m| (*m).to_owned()).collect(),
+                files: crate::selection::Selection {
+                    include: files[0].clone(),
+                    exclude: Vec::new(),
+                },
                 force: flags.iter().any(|f| *f == "-f" || *f == "--force"),
                 dry_run: flags.contains(&"--dry-run"),
             })

@@ -174,8 +174,15 @@ pub struct PullArgs {
 /// `rm` options.
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The model, `name[@rev]`: `@rev` removes that revision only (the last one takes the repo).
-    pub model: String,
+    /// The model, `name[@rev]`: `@rev` removes that revision only (the last one takes the
+    /// repo). Several are removed one after the other.
+    #[arg(required = true, num_args = 1.., value_name = "MODEL")]
+    pub models: Vec<String>,
+    /// Remove only the snapshot's files matching these globs (huggingface_hub's pattern
+    /// rules), with the blobs nothing else uses; refs and the rest stay.
+    #[arg(long, value_name = "GLOB", num_args = 1.., action = clap::ArgAction::Append,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub files: Vec<String>,
     /// Delete a fuzzy match without confirmation, even if a live process holds a lock.
     #[arg(long, short = 'f')]
     pub force: bool,
@@ -276,7 +283,8 @@ pub fn usage_message(err: &clap::Error) -> String {
             let names = ctx(ContextKind::InvalidArg).unwrap_or_default();
             format!(
                 "the following arguments are required: {}",
-                names.replace(['<', '>'], "").to_lowercase()
+                // argparse names a list argument as it names one value.
+                names.replace(['<', '>'], "").replace("...", "").to_lowercase()
             )
         }
         _ => {

@@ -18,7 +18,7 @@ fn usage_errors_are_json_command_errors_with_exit_2() {
     for (args, message) in [
         (
             vec!["bogus", "--json"],
-            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'pull', 'rm')",
+            "argument command: invalid choice: 'bogus' (choose from 'list', 'health', 'show', 'pull', 'rm', 'prune')",
         ),
         (
             vec!["list", "a", "b", "--json"],

@@ -619,3 +619,50 @@ fn a_rm_killed_at_any_moment_leaves_a_cache_huggingface_hub_reads_and_a_rerun_fi
         "only {interrupted} of 12 removals were killed half-way"
     );
 }
+
+#[test]
+fn several_targets_are_each_resolved_and_reported() {
+    let fx = CacheFixture::new();
+    single(&fx, "org/one");
+    single(&fx, "org/two");
+    two_revs(&fx, "org/revs");
+    let (code, env) = rm(&fx, &["org/one", "org/revs@aaaa", "--dry-run"]);
+    assert_eq!(code, 0, "{env:#}");
+    let targets = env["data"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["data"]["action"], "would_delete");
+    assert_eq!(targets[1]["data"]["removed"], "revision");
+    let sum = targets[0]["data"]["freed_bytes"].as_u64().unwrap()
+        + targets[1]["data"]["freed_bytes"].as_u64().unwrap();
+    assert_eq!(env["data"]["freed_bytes"], sum);
+    assert!(fx.path().join("models--org--one").exists());
+
+    // One target that fails does not stop the others; the envelope is the failure's.
+    let (code, env) = rm(&fx, &["org/one", "org/nothing", "org/two"]);
+    assert_eq!(code, 1, "{env:#}");
+    assert_eq!(env["status"], "error");
+    assert_eq!(env["error"]["type"], "model_not_found", "{env:#}");
+    assert!(
+        env["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 of 3 targets failed: org/nothing: "),
+        "{env:#}"
+    );
+    assert_eq!(env["data"]["targets"][1]["status"], "error");
+    assert!(!fx.path().join("models--org--one").exists());
+    assert!(!fx.path().join("models--org--two").exists());
+
+    // Human mode says what went on stdout and what failed on stderr.
+    single(&fx, "org/three");
+    let run = cli(&["rm", "org/three", "org/nothing"], Some(fx.path()));
+    assert_eq!(run.code, 1);
+    let err = run.stderr_text();
+    assert_eq!(run.stdout_text(), "");
+    assert!(err.contains("rm: org/three \u{2014} deleted: "), "{err}");
+    assert!(err.contains("freed)"), "{err}");
+    assert!(
+        err.contains("rm: Error: 1 of 2 targets failed: org/nothing"),
+        "{err}"
+    );
+}

@@ -302,3 +302,107 @@ fn node_selects_as_the_cli_does() {
     assert_eq!(runs[0].code, 1);
     assert_eq!(runs[0].json()["error"]["type"], "no_matching_files");
 }
+
+fn rm(cache: &Path, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["rm"];
+    all.extend_from_slice(args);
+    let (code, env) = tests::cli_json(&all, cache);
+    assert_valid(&env);
+    (code, env)
+}
+
+fn blob_count(cache: &Path) -> usize {
+    fs::read_dir(cache.join("models--org--quants/blobs"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn rm_files_takes_those_files_and_only_blobs_nothing_else_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = quant_store(tmp.path());
+    let hub = Hub::start(tmp.path(), &store, &[]);
+    let cache = tmp.path().join("cache");
+    hf_pull(&hub, &cache, &[], &[]);
+    let all = snapshot_files(&cache);
+    assert_eq!(all.len(), 14);
+
+    let before = tests::pullstore::tree_of(&cache);
+    let (code, dry) = rm(
+        &cache,
+        &["org/quants", "--files", "*Q2_K*", "onnx/", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{dry:#}");
+    assert_eq!(
+        tests::pullstore::tree_of(&cache),
+        before,
+        "a dry run removes nothing"
+    );
+    let data = &dry["data"];
+    assert_eq!(data["action"], "would_delete");
+    assert_eq!(data["removed"], "files");
+    assert_eq!(
+        data["files"],
+        json!(["model-Q2_K.gguf", "onnx/extra.onnx", "onnx/model.onnx"])
+    );
+    assert_eq!(data["freed_bytes"], 20_000 + 3000 + 3000);
+
+    let (code, done) = rm(&cache, &["org/quants", "--files", "*Q2_K*", "onnx/"]);
+    assert_eq!(code, 0, "{done:#}");
+    assert_eq!(done["data"]["files"], data["files"]);
+    assert_eq!(done["data"]["freed_bytes"], data["freed_bytes"]);
+    assert_eq!(snapshot_files(&cache).len(), 11);
+    assert_eq!(blob_count(&cache), 11, "their blobs went with them");
+    let snap = cache.join("models--org--quants/snapshots");
+    let only = fs::read_dir(&snap).unwrap().next().unwrap().unwrap().path();
+    assert!(
+        !only.join("onnx").exists(),
+        "the folder they left empty went too"
+    );
+    let scan = scan_cache_dir(&cache);
+    assert_eq!(scan["warnings"], json!([]), "{scan:#}");
+    assert_eq!(scan["repos"][0]["revisions"][0]["refs"], json!(["main"]));
+    assert_eq!(scan["repos"][0]["revisions"][0]["nb_files"], 11);
+    let findings = deep_findings(&cache, "org/quants");
+    let kinds: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["not_downloaded"; 3], "{findings:#}");
+    // huggingface_hub sees exactly those three missing and fetches only them.
+    hub.clear_log();
+    hf_pull(&hub, &cache, &[], &[]);
+    assert_eq!(hub.file_gets("/").len(), 3, "{:#?}", hub.file_gets("/"));
+
+    // Patterns that take nothing change nothing.
+    let before = tests::pullstore::tree_of(&cache);
+    let (code, env) = rm(&cache, &["org/quants", "--files", "*.bin"]);
+    assert_eq!(code, 1);
+    assert_eq!(env["error"]["type"], "no_matching_files", "{env:#}");
+    assert_eq!(tests::pullstore::tree_of(&cache), before);
+}
+
+#[test]
+fn rm_files_keeps_blobs_another_revision_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = quant_store(tmp.path());
+    let hub = Hub::start(tmp.path(), &store, &[]);
+    let cache = tmp.path().join("cache");
+    hf_pull(&hub, &cache, &[], &[]);
+    let first = fs::read_to_string(cache.join("models--org--quants/refs/main")).unwrap();
+    put(&store, "org/quants", "main", "README.md", b"# quants, v2\n");
+    hf_pull(&hub, &cache, &[], &[]);
+    let blobs = blob_count(&cache);
+
+    let old = format!("org/quants@{}", &first[..8]);
+    let (code, env) = rm(&cache, &[old.as_str(), "--files", "*Q4_0*"]);
+    assert_eq!(code, 0, "{env:#}");
+    assert_eq!(env["data"]["files"], json!(["model-Q4_0.gguf"]));
+    assert_eq!(env["data"]["freed_bytes"], 0, "main still links that blob");
+    assert_eq!(blob_count(&cache), blobs);
+    let (code, health) = tests::cli_json(&["health", "org/quants@main", "--deep"], &cache);
+    assert_eq!(code, 0, "{health:#}");
+    assert_eq!(scan_cache_dir(&cache)["warnings"], json!([]));
+}

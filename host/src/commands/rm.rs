@@ -15,6 +15,8 @@ pub fn run(ctx: &Context, args: &RmArgs) -> ExitStatus {
     if args.dry_run {
         argv.push("--dry-run".to_owned());
     }
-    argv.extend(["--".to_owned(), args.model.clone()]);
+    argv.extend(args.files.iter().map(|g| format!("--files={g}")));
+    argv.push("--".to_owned());
+    argv.extend(args.models.iter().cloned());
     run_guest(ctx, CommandName::Rm, argv, Access::WriteCache, Work::Quick)
 }
