@@ -8,11 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// mlx-knife: a JSON-first manager for the Hugging Face model cache.
 #[derive(Debug, Parser)]
-#[command(
-    name = "mlxk",
-    disable_version_flag = true,
-    disable_help_subcommand = true
-)]
+#[command(name = "mlxk", disable_version_flag = true, after_help = TOP_AFTER_HELP)]
 pub struct Cli {
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
@@ -35,29 +31,176 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List cached models.
+    #[command(after_help = LIST_AFTER_HELP)]
     List(ListArgs),
     /// Check the integrity of every cached model, or of one.
+    #[command(after_help = HEALTH_AFTER_HELP)]
     Health(HealthArgs),
     /// Show one model in detail.
+    #[command(after_help = SHOW_AFTER_HELP)]
     Show(ShowArgs),
     /// Download a model into the cache, verified and resumable.
+    #[command(after_help = PULL_AFTER_HELP)]
     Pull(PullArgs),
-    /// Delete a model, or one revision of it.
+    /// Delete models, one revision of a model, or some files of a snapshot.
+    #[command(after_help = RM_AFTER_HELP)]
     Rm(RmArgs),
     /// Remove what no ref reaches and no process uses: detached revisions, orphan blobs,
     /// interrupted downloads, stale locks.
     #[command(after_help = PRUNE_AFTER_HELP)]
     Prune(PruneArgs),
     /// Copy a model into a folder of its own (a workspace), verified and pinned.
+    #[command(after_help = CLONE_AFTER_HELP)]
     Clone(CloneArgs),
     /// Make a repaired copy of a workspace (`--repair-index`).
+    #[command(after_help = CONVERT_AFTER_HELP)]
     Convert(ConvertArgs),
     /// Run a model on a prompt, or chat with it (mlx-lm).
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// An OpenAI-compatible server over the cache and the workspace home (mlx-lm).
-    #[command(alias = "server")]
+    #[command(alias = "server", after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions(CompletionsArgs),
+    /// Write the man pages (mlxk.1 and one per command) into a folder.
+    #[command(hide = true)]
+    Manpages(ManpagesArgs),
 }
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `manpages` options.
+#[derive(Debug, Args)]
+pub struct ManpagesArgs {
+    /// The folder to write into (created if missing).
+    pub dir: PathBuf,
+}
+
+/// The cache variables every cache command reads.
+macro_rules! cache_env {
+    () => {
+        "Environment: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME, XDG_CACHE_HOME (where the\n\
+cache is, after --cache-dir), MLXK_WORKSPACE_HOME (bare names resolve there first)."
+    };
+}
+
+/// What `mlxk --help` ends with.
+const TOP_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk list                         cached models that run on MLX (--all: every model)
+  mlxk health --deep org/name       hash every byte of one model, offline
+  mlxk pull org/name --include '*Q4_K_M*'
+  mlxk help rm                      one command's options and examples
+
+Exit codes: 0 success, 1 failure (or, with health --deep / --strict, a finding), 2 usage error,
+130 interrupted. --json prints one JSON document on stdout for every command.
+
+",
+    cache_env!()
+);
+
+const LIST_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk list                       models that run on MLX here, healthy
+  mlxk list --all --health        every model, with its health
+  mlxk list llama --json | jq -r '.data.models[].name'
+
+",
+    cache_env!()
+);
+
+const HEALTH_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk health                     every model (exit 0 even when one is broken, as 2.0.8)
+  mlxk health --strict            exit 1 when any model is unhealthy (for CI)
+  mlxk health org/name --deep     hash every byte against its name and trees/<commit>.json
+
+",
+    cache_env!()
+);
+
+const SHOW_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk show org/name
+  mlxk show org/name@abc1234 --files
+  mlxk show org/name --config --json | jq '.data.config'
+
+",
+    cache_env!()
+);
+
+const PULL_AFTER_HELP: &str = "\
+Examples:
+  mlxk pull org/name
+  mlxk pull org/name@v1.0
+  mlxk pull org/name-GGUF --include '*Q4_K_M*' --include config.json
+  mlxk pull org/name --exclude '*.bin' --json
+
+Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, HUGGING_FACE_HUB_TOKEN,
+HF_TOKEN_PATH (the token file, default $HF_HOME/token), HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE,
+MLXK_PULL_JOBS (files at once, 8), MLXK_PULL_RETRIES (5), MLXK_PULL_TIMEOUT_SECS (60),
+MLXK_LOCK_TIMEOUT_SECS (600), and the cache variables of `mlxk --help`.";
+
+const RM_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk rm org/name --dry-run                  what would go, and how much is freed
+  mlxk rm org/name@v1.0                       that revision only
+  mlxk rm org/old org/older -f                several at once
+  mlxk rm org/name-GGUF --files '*Q2_K*'      one quantisation of the snapshot
+
+",
+    cache_env!()
+);
+
+const CLONE_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk clone org/name ./models/name
+  mlxk clone org/name@v1.0 ./models/name-v1 --json
+
+Environment: the pull variables (HF_ENDPOINT, HF_TOKEN, ...) for a model not cached, and ",
+    cache_env!()
+);
+
+const CONVERT_AFTER_HELP: &str = "\
+Examples:
+  mlxk convert ./models/name ./models/name-fixed --repair-index
+  mlxk convert ./models/name ./models/name-4bit --quantize 4
+
+Environment: MLXK_PYTHON (the Python with mlx-lm, for --quantize).";
+
+const RUN_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk run org/name \"Why is the sky blue?\"
+  echo \"Summarise: ...\" | mlxk run org/name - --max-tokens 200
+  mlxk run org/name                   a chat (Ctrl-C stops an answer, Ctrl-D ends)
+
+Environment: MLXK_PYTHON (the Python with mlx-lm), and ",
+    cache_env!()
+);
+
+const SERVE_AFTER_HELP: &str = concat!(
+    "Examples:
+  mlxk serve --model org/name
+  mlxk serve --port 0 --json          a free port, said on stderr
+  curl -s localhost:8000/v1/models
+
+Environment: MLXK_PYTHON (the Python with mlx-lm), and ",
+    cache_env!()
+);
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  source <(mlxk completions bash)
+  mlxk completions zsh > \"${fpath[1]}/_mlxk\"
+  mlxk completions fish > ~/.config/fish/completions/mlxk.fish";
 
 /// `serve` options.
 #[derive(Debug, Args)]
@@ -200,14 +343,18 @@ pub struct PruneArgs {
 }
 
 /// What `prune --help` ends with.
-const PRUNE_AFTER_HELP: &str = "\
-Kept, and listed with the reason: a repo whose download is running (a held lock), partials
+const PRUNE_AFTER_HELP: &str = concat!(
+    "Kept, and listed with the reason: a repo whose download is running (a held lock), partials
 and locks written in the last 5 minutes, and the snapshots of a repo no ref names (a download
 pinned by commit). Model repos only.
 
 Examples:
   mlxk prune --dry-run
-  mlxk prune --json | jq '.data.summary'";
+  mlxk prune --json | jq '.data.summary'
+
+",
+    cache_env!()
+);
 
 /// `health` options.
 #[derive(Debug, Args)]
@@ -284,7 +431,10 @@ pub fn usage_message(err: &clap::Error) -> String {
             format!(
                 "the following arguments are required: {}",
                 // argparse names a list argument as it names one value.
-                names.replace(['<', '>'], "").replace("...", "").to_lowercase()
+                names
+                    .replace(['<', '>'], "")
+                    .replace("...", "")
+                    .to_lowercase()
             )
         }
         _ => {

@@ -55,6 +55,8 @@ pub fn main_with(json_default: bool) -> ExitCode {
             Some(cli::Command::Convert(args)) => commands::convert::run(&ctx, args),
             Some(cli::Command::Run(args)) => commands::run::run(&ctx, args),
             Some(cli::Command::Serve(args)) => commands::serve::run(&ctx, args),
+            Some(cli::Command::Completions(args)) => commands::completions::run(&ctx, args),
+            Some(cli::Command::Manpages(args)) => commands::completions::manpages(args),
             None => no_command(&ctx),
         }
     };

@@ -185,6 +185,12 @@ fn build() -> Result {
     // The whole workspace at once, so features unify exactly as `cargo test --workspace`
     // will see them and the tests reuse these artifacts instead of rebuilding wasmtime.
     status(cargo().args(["build", "--release", "--workspace", "--exclude", "xtask"]))?;
+    // The man pages, from the same clap definition as the help: `man -M target/release/man mlxk`.
+    status(
+        Command::new(target_dir().join("release/mlxk"))
+            .arg("manpages")
+            .arg(target_dir().join("release/man/man1")),
+    )?;
     // The CLI's help texts for the npm package's bin, which prints them as they are.
     status(
         Command::new("node")

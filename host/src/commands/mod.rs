@@ -1,6 +1,7 @@
 //! Wiring from parsed arguments to a guest run, and the exit status.
 
 pub mod clone;
+pub mod completions;
 pub mod convert;
 pub mod health;
 pub mod list;

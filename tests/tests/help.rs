@@ -1,0 +1,191 @@
+//! What a person reads before running anything: `mlxk help [command]`, each command's
+//! examples (run here against a fixture cache: none may be a usage error), the completion
+//! scripts (loaded by a real bash), and the man pages the build writes.
+
+use std::process::Command;
+
+use tests::zoo::{self, A};
+use tests::{CacheFixture, cli, safetensors, target_dir};
+
+const COMMANDS: [&str; 12] = [
+    "list",
+    "health",
+    "show",
+    "pull",
+    "rm",
+    "prune",
+    "clone",
+    "convert",
+    "run",
+    "serve",
+    "completions",
+    "help",
+];
+
+#[test]
+fn help_subcommand_prints_what_dash_dash_help_prints() {
+    let top = cli(&["--help"], None);
+    assert_eq!(top.code, 0);
+    assert_eq!(cli(&["help"], None).stdout_text(), top.stdout_text());
+    for cmd in &COMMANDS[..11] {
+        let by_flag = cli(&[cmd, "--help"], None);
+        let by_help = cli(&["help", cmd], None);
+        assert_eq!(by_flag.code, 0, "{cmd}");
+        assert_eq!(by_help.code, 0, "{cmd}");
+        assert_eq!(by_help.stdout_text(), by_flag.stdout_text(), "{cmd}");
+        let text = by_flag.stdout_text();
+        assert!(text.contains("Examples:\n"), "{cmd} --help has no examples");
+        let examples = examples(&text);
+        assert!((2..=4).contains(&examples.len()), "{cmd}: {examples:?}");
+        if *cmd != "completions" && *cmd != "convert" {
+            assert!(
+                text.contains("Environment: "),
+                "{cmd} --help names no variables"
+            );
+        }
+    }
+    let run = cli(&["help", "bogus"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr_text());
+}
+
+/// The example lines of a help text (those after `Examples:` that start with two spaces).
+fn examples(help: &str) -> Vec<String> {
+    help.split("Examples:\n")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// An example as arguments: the `mlxk ...` part before a pipe or a comment of spaces,
+/// unquoted; `None` for lines that are not an `mlxk` call (`source <(...)`, `curl`).
+fn example_args(line: &str) -> Option<Vec<String>> {
+    let line = line.split(" | ").next()?.split("   ").next()?.trim();
+    let line = line.split(" > ").next()?.trim();
+    let rest = line.strip_prefix("mlxk ")?;
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut quote = None;
+    for c in rest.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if !cur.is_empty() {
+                    args.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        args.push(cur);
+    }
+    Some(args)
+}
+
+#[test]
+fn every_help_example_runs_without_a_usage_error() {
+    let fx = CacheFixture::new();
+    let repo = fx.model("org/name");
+    repo.snapshot(A)
+        .file("config.json", zoo::cfg("llama"))
+        .file("model.safetensors", safetensors(16));
+    repo.git_ref("main", A);
+    let work = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for cmd in [
+        None,
+        Some("list"),
+        Some("health"),
+        Some("show"),
+        Some("pull"),
+        Some("rm"),
+        Some("prune"),
+        Some("clone"),
+        Some("convert"),
+        Some("run"),
+        Some("completions"),
+    ] {
+        let help = match cmd {
+            Some(c) => cli(&[c, "--help"], None),
+            None => cli(&["--help"], None),
+        };
+        for line in examples(&help.stdout_text()) {
+            let Some(args) = example_args(&line) else {
+                continue;
+            };
+            // A server would keep running; its options are parsed by the serve tests.
+            if args.first().is_some_and(|a| a == "serve") {
+                continue;
+            }
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            // `help` takes no options; every other command is pointed at the fixture.
+            if args.first() != Some(&"help") {
+                args.extend(["--cache-dir", fx.path().to_str().unwrap()]);
+            }
+            let out = Command::new(target_dir().join("release/mlxk"))
+                .args(&args)
+                .current_dir(work.path())
+                .env("HF_HUB_OFFLINE", "1")
+                .env("MLXK_PYTHON", "/nonexistent/mlxk-test-python")
+                .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let code = out.status.code().unwrap_or(-1);
+            assert_ne!(code, 2, "{line}: {}", String::from_utf8_lossy(&out.stderr));
+            ran += 1;
+        }
+    }
+    assert!(ran >= 25, "only {ran} examples ran");
+}
+
+#[test]
+fn completion_scripts_load_and_complete() {
+    let bin = target_dir().join("release");
+    let script = "source <(mlxk completions bash) && complete -p mlxk >/dev/null && \
+         COMP_WORDS=(mlxk pr) COMP_CWORD=1 && _mlxk mlxk pr mlxk && echo \"${COMPREPLY[@]}\" && \
+         COMP_WORDS=(mlxk pull org/x --inc) COMP_CWORD=3 && _mlxk mlxk --inc org/x && echo \"${COMPREPLY[@]}\"";
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prune"), "{text}");
+    assert_eq!(lines.next(), Some("--include"), "{text}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let run = cli(&["completions", shell], None);
+        assert_eq!(run.code, 0, "{shell}");
+        assert!(run.stdout_text().contains("prune"), "{shell}");
+    }
+    let run = cli(&["completions", "tcsh"], None);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn the_build_wrote_a_man_page_per_command() {
+    let dir = target_dir().join("release/man/man1");
+    for page in
+        std::iter::once("mlxk".to_owned()).chain(COMMANDS[..11].iter().map(|c| format!("mlxk-{c}")))
+    {
+        let path = dir.join(format!("{page}.1"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (cargo xtask build writes it)", path.display()));
+        assert!(text.starts_with(".ie \\n(.g .ds Aq"), "{page}: not roff");
+        assert!(text.contains(".SH NAME"), "{page}");
+    }
+}
