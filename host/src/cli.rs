@@ -27,6 +27,20 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Parses the command line. `mlxk-json` (`json_default`) prints JSON whatever is given, so
+/// its help does not offer `--json` (still accepted, for scripts written for `mlxk`).
+pub fn parse(argv: &[String], json_default: bool) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    if json_default {
+        cmd = cmd
+            .mut_arg("json", |a| a.hide(true))
+            .before_help("Prints one JSON document on stdout for every command.");
+    }
+    let matches = cmd.try_get_matches_from(argv)?;
+    Cli::from_arg_matches(&matches)
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

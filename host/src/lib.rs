@@ -16,7 +16,6 @@ pub mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use core_wasm::error::CoreError;
 use core_wasm::protocol::Envelope;
 
@@ -29,7 +28,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
         .collect();
     let program = core_wasm::request::program_name(&argv);
     let wants_json = json_default || core_wasm::request::wants_json(&argv);
-    let cli = match cli::Cli::try_parse_from(&argv) {
+    let cli = match cli::parse(&argv, json_default) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err, wants_json).into(),
     };

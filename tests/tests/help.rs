@@ -189,3 +189,22 @@ fn the_build_wrote_a_man_page_per_command() {
         assert!(text.contains(".SH NAME"), "{page}");
     }
 }
+
+#[test]
+fn mlxk_json_does_not_offer_the_json_flag_it_always_has() {
+    for args in [&["--help"][..], &["list", "--help"], &["help", "rm"]] {
+        let run = tests::runners::cli_with("mlxk-json", args, None, &[]);
+        assert_eq!(run.code, 0, "{args:?}");
+        let text = run.stdout_text();
+        assert!(!text.contains("      --json "), "{args:?}: {text}");
+        assert!(
+            cli(args, None).stdout_text().contains("      --json "),
+            "{args:?}"
+        );
+    }
+    // Still accepted, for scripts written for mlxk.
+    let fx = CacheFixture::new();
+    let run = tests::runners::cli_with("mlxk-json", &["list", "--json"], Some(fx.path()), &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["command"], "list");
+}
