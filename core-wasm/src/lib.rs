@@ -178,6 +178,7 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             // What a partly failed command did (several `rm` targets) is said first.
             stderr.extend(diagnostics::take_notes());
             stderr.extend(format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes());
+            stderr.extend(error_details(err, &env.data).into_bytes());
             Output {
                 stdout: Vec::new(),
                 stderr,
@@ -193,6 +194,40 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             }
         }
     }
+}
+
+/// What JSON carries beside an error's message, for people: the candidates of an
+/// ambiguous name (in `error.matches`, or `data.matches` for `rm`), the locks that block.
+fn error_details(err: &protocol::ErrorBody, data: &serde_json::Value) -> String {
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let matches = err
+        .matches
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| strings(&data["matches"]));
+    if !matches.is_empty() {
+        out.push_str("Candidates (name one exactly, or as org/name@rev):\n");
+        for m in matches {
+            out.push_str(&format!("  {m}\n"));
+        }
+    }
+    let locks = strings(&data["lock_files"]);
+    if !locks.is_empty() {
+        out.push_str("Held by a running process (a download); -f removes anyway:\n");
+        for l in locks {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    out
 }
 
 /// A usage problem: a JSON `CommandError` when `--json` is present, else argparse-style

@@ -147,6 +147,15 @@ fn a_held_lock_blocks_and_a_stale_one_is_cleaned() {
             fx.path().to_path_buf(),
         )])[0];
         assert_eq!(node.json()["data"]["lock_files"], env["data"]["lock_files"]);
+        // People get the same facts: which lock, and the way out.
+        let run = cli(&["rm", "org/sharded"], Some(fx.path()));
+        assert_eq!(run.code, 1);
+        assert_eq!(
+            run.stderr_text(),
+            "rm: Error: Model has active locks. Use --force to override.\n\
+             Held by a running process (a download); -f removes anyway:\n  \
+             .locks/models--org--sharded/abc.lock\n"
+        );
     }
     let (code, env) = rm(&fx, &["org/sharded"]);
     assert_eq!(code, 0, "released locks do not block: {env:#}");
@@ -665,4 +674,24 @@ fn several_targets_are_each_resolved_and_reported() {
         err.contains("rm: Error: 1 of 2 targets failed: org/nothing"),
         "{err}"
     );
+}
+
+#[test]
+fn a_human_ambiguity_error_lists_the_candidates() {
+    let fx = CacheFixture::new();
+    single(&fx, "org/alpha-one");
+    single(&fx, "org/alpha-two");
+    for cmd in ["rm", "show", "health"] {
+        let run = cli(&[cmd, "alpha"], Some(fx.path()));
+        assert_eq!(run.code, 1, "{cmd}");
+        assert_eq!(
+            run.stderr_text(),
+            format!(
+                "{cmd}: Error: Multiple models match 'alpha'\n\
+                 Candidates (name one exactly, or as org/name@rev):\n  org/alpha-one\n  org/alpha-two\n"
+            ),
+            "{cmd}"
+        );
+    }
+    assert!(fx.path().join("models--org--alpha-one").exists());
 }
