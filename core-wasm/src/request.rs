@@ -196,6 +196,40 @@ pub fn program_name(argv: &[String]) -> String {
         .to_owned()
 }
 
+/// Takes out `--color WHEN` / `--color=WHEN` (before `--`): the core prints no colour, so
+/// the choice only has to be a valid one, as the CLI's is.
+fn drop_color(args: &mut Vec<String>) -> Result<(), CoreError> {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let mut i = 0;
+    let mut end = end;
+    while i < end {
+        let (value, width) = match args[i].strip_prefix("--color") {
+            Some("") => (args.get(i + 1).cloned(), 2),
+            Some(v) if v.starts_with('=') => (Some(v[1..].to_owned()), 1),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        match value.as_deref() {
+            Some("auto" | "always" | "never") => {}
+            Some(v) => {
+                return Err(CoreError::Usage(format!(
+                    "argument --color: invalid choice: '{v}' (choose from 'auto', 'always', 'never')"
+                )));
+            }
+            None => {
+                return Err(CoreError::Usage(
+                    "argument --color: expected one argument".into(),
+                ));
+            }
+        }
+        args.drain(i..(i + width).min(args.len()));
+        end -= width.min(end - i);
+    }
+    Ok(())
+}
+
 /// Parses `argv` (including `argv[0]`).
 pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let program = program_name(argv);
@@ -206,6 +240,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let target = crate::workspace::target::extract(&mut args)?;
     let home = crate::workspace::home::extract(&mut args);
     let engine = crate::engine::extract(&mut args);
+    drop_color(&mut args)?;
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {

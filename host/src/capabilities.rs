@@ -132,7 +132,7 @@ impl CacheCaps {
 
     /// Starts the progress bar for `total` bytes.
     pub fn progress_begin(&mut self, total: u64, files: u64) {
-        if !self.show_progress || total == 0 {
+        if !self.show_progress || total == 0 || !crate::printer::progress_allowed() {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, short = 'V')]
     pub version: bool,
 
+    /// When to colour output: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
+    pub color: clap::ColorChoice,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -31,7 +35,14 @@ pub struct Cli {
 /// its help does not offer `--json` (still accepted, for scripts written for `mlxk`).
 pub fn parse(argv: &[String], json_default: bool) -> Result<Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
-    let mut cmd = Cli::command();
+    // Known before parsing, so a usage error is coloured (or not) as asked.
+    let color = color_of(argv);
+    crate::printer::set_color(color);
+    let mut cmd = Cli::command().color(if crate::printer::stderr_wants_color() {
+        clap::ColorChoice::Always
+    } else {
+        clap::ColorChoice::Never
+    });
     if json_default {
         cmd = cmd
             .mut_arg("json", |a| a.hide(true))
@@ -39,6 +50,24 @@ pub fn parse(argv: &[String], json_default: bool) -> Result<Cli, clap::Error> {
     }
     let matches = cmd.try_get_matches_from(argv)?;
     Cli::from_arg_matches(&matches)
+}
+
+/// The last `--color WHEN` / `--color=WHEN` before `--` (auto when absent or unreadable).
+fn color_of(argv: &[String]) -> clap::ColorChoice {
+    use clap::ValueEnum;
+    let mut choice = clap::ColorChoice::Auto;
+    let mut it = argv.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(a) = it.next() {
+        let value = match a.strip_prefix("--color") {
+            Some("") => it.next().map(String::as_str),
+            Some(v) => v.strip_prefix('='),
+            None => None,
+        };
+        if let Some(c) = value.and_then(|v| clap::ColorChoice::from_str(v, true).ok()) {
+            choice = c;
+        }
+    }
+    choice
 }
 
 /// The commands.

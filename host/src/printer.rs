@@ -2,6 +2,20 @@
 //! closed pipe (`mlxk list | head`) is a normal end, not an error.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// `--color`: 0 auto, 1 always, 2 never.
+static COLOR: AtomicU8 = AtomicU8::new(0);
+
+/// Records `--color` for the rest of the run.
+pub fn set_color(choice: clap::ColorChoice) {
+    let v = match choice {
+        clap::ColorChoice::Auto => 0,
+        clap::ColorChoice::Always => 1,
+        clap::ColorChoice::Never => 2,
+    };
+    COLOR.store(v, Ordering::Relaxed);
+}
 
 /// Writes `bytes` to stdout; `false` if the reader has gone away.
 pub fn stdout(bytes: &[u8]) -> bool {
@@ -19,9 +33,23 @@ pub fn stderr(bytes: &[u8]) {
     let _ = err.write_all(bytes).and_then(|()| err.flush());
 }
 
-/// Whether stderr may carry colour: a terminal, `NO_COLOR` unset or empty
-/// (<https://no-color.org>), and `TERM` not `dumb`. Pipes and logs get plain text.
+/// Whether progress bars may be drawn: stderr is a terminal that is not `dumb`, and
+/// `--color never` was not given (a bar is cursor movement: escapes, which `never` rules
+/// out on every stream).
+pub fn progress_allowed() -> bool {
+    let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
+    COLOR.load(Ordering::Relaxed) != 2 && !dumb && io::stderr().is_terminal()
+}
+
+/// Whether stderr may carry colour: `--color always`, or (`auto`) a terminal, `NO_COLOR`
+/// unset or empty (<https://no-color.org>), and `TERM` not `dumb`. Pipes and logs get
+/// plain text; `--color never` never colours.
 pub fn stderr_wants_color() -> bool {
+    match COLOR.load(Ordering::Relaxed) {
+        1 => return true,
+        2 => return false,
+        _ => {}
+    }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
     !no_color && !dumb && io::stderr().is_terminal()

@@ -208,3 +208,98 @@ fn mlxk_json_does_not_offer_the_json_flag_it_always_has() {
     assert_eq!(run.code, 0);
     assert_eq!(run.json()["command"], "list");
 }
+
+/// Runs `line` (a shell command) under a pseudo-terminal; returns everything it printed.
+fn on_a_terminal(line: &str, env: &[(&str, &str)]) -> Vec<u8> {
+    let out = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                target_dir().join("release").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .envs(env.iter().copied())
+        .env("MLXK_MODULE_CACHE", target_dir().join("test-module-cache"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    out.stdout
+}
+
+fn has_escape(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+}
+
+/// A colour sequence (`ESC [ digits/; m`), which NO_COLOR rules out (a progress bar's cursor
+/// movement it does not).
+fn has_color(bytes: &[u8]) -> bool {
+    bytes.windows(2).enumerate().any(|(i, w)| {
+        w == b"\x1b[" && {
+            let rest = &bytes[i + 2..];
+            let n = rest
+                .iter()
+                .take_while(|b| b.is_ascii_digit() || **b == b';')
+                .count();
+            rest.get(n) == Some(&b'm')
+        }
+    })
+}
+
+#[test]
+fn color_never_and_pipes_carry_no_escape_byte() {
+    let fx = CacheFixture::new();
+    let repo = fx.model("org/name");
+    repo.snapshot(A)
+        .file("config.json", zoo::cfg("llama"))
+        .file("model.safetensors", safetensors(16));
+    repo.git_ref("main", A);
+    let cache = fx.path().to_str().unwrap();
+    let lines: Vec<Vec<&str>> = vec![
+        vec!["list", "--all", "--health"],
+        vec!["health", "--deep"],
+        vec!["show", "org/name", "--files"],
+        vec!["rm", "org/name", "--dry-run"],
+        vec!["prune", "--dry-run"],
+        vec!["lst"],
+        vec!["show", "nothing"],
+        vec!["help", "pull"],
+    ];
+    for args in &lines {
+        // Piped: plain text whatever the colour setting says for terminals.
+        let run = cli(args, Some(fx.path()));
+        assert!(
+            !has_escape(&run.stdout) && !has_escape(&run.stderr),
+            "{args:?}"
+        );
+        // On a terminal with --color never, or NO_COLOR: none either.
+        let line = format!("mlxk --color never {} --cache-dir {cache}", args.join(" "));
+        assert!(!has_escape(&on_a_terminal(&line, &[])), "{line}");
+        let line = format!("mlxk {} --cache-dir {cache}", args.join(" "));
+        assert!(
+            !has_color(&on_a_terminal(&line, &[("NO_COLOR", "1")])),
+            "{line}"
+        );
+    }
+    // The checks can fail: a usage error is coloured on a terminal, and when asked.
+    assert!(has_color(&on_a_terminal("mlxk lst", &[])));
+    assert!(has_escape(&cli(&["--color", "always", "lst"], None).stderr));
+    let run = cli(&["--color", "sometimes", "list"], None);
+    assert_eq!(run.code, 2);
+    // The npm bin takes the option too (and never colours).
+    let runs = tests::node_batch(&[(
+        vec![
+            "--color".into(),
+            "never".into(),
+            "list".into(),
+            "--json".into(),
+        ],
+        fx.path().to_path_buf(),
+    )]);
+    assert_eq!(runs[0].code, 0, "{}", runs[0].stderr_text());
+    assert_eq!(runs[0].json()["command"], "list");
+}

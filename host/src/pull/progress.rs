@@ -27,7 +27,7 @@ impl Progress {
     /// Bars for `files` files of `bytes` in all; drawn only when `show` and stderr is a
     /// terminal (indicatif hides them otherwise).
     pub fn new(show: bool, bytes: u64, files: usize, label: &str) -> Self {
-        let target = if show {
+        let target = if show && crate::printer::progress_allowed() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
