@@ -349,6 +349,10 @@ pub struct HealthData {
 pub struct FileEntry {
     /// Base name (nested files lose their folder, as in the reference).
     pub name: String,
+    /// The path in the snapshot (`1_Pooling/config.json`): what people are shown; the JSON
+    /// keeps the reference's `name` only.
+    #[serde(skip)]
+    pub path: String,
     /// Decimal size text: `20B`, `5.0KB`, `1.2GB`.
     pub size: String,
     /// `config`, `weights`, `tokenizer`, `readme` or `other`.

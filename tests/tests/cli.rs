@@ -276,3 +276,28 @@ fn health_strict_exits_1_when_a_model_is_unhealthy_and_changes_nothing_else() {
     let run = cli(&["health", unhealthy, "--strict"], Some(fx.path()));
     assert_eq!(run.code, 1, "{}", run.stdout_text());
 }
+
+#[test]
+fn show_files_prints_paths_in_the_snapshot_and_json_keeps_the_name() {
+    let fx = CacheFixture::new();
+    let repo = fx.model("org/embed");
+    repo.snapshot(A)
+        .file("config.json", zoo::cfg("bert"))
+        .file("1_Pooling/config.json", "{}")
+        .file("model.safetensors", safetensors(8));
+    repo.git_ref("main", A);
+    let run = cli(&["show", "org/embed", "--files"], Some(fx.path()));
+    assert_eq!(run.code, 0, "{}", run.stderr_text());
+    let text = run.stdout_text();
+    assert!(text.contains("  - 1_Pooling/config.json (config, 2B)\n"), "{text}");
+    assert!(text.contains("  - config.json (config, "), "{text}");
+    let (_, env) = tests::cli_json(&["show", "org/embed", "--files"], fx.path());
+    let names: Vec<&str> = env["data"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().filter(|n| **n == "config.json").count() == 2, "{env:#}");
+    assert!(env["data"]["files"][0].get("path").is_none(), "the reference's keys only");
+}

@@ -128,6 +128,7 @@ fn file_entries(eval: &Evaluation) -> Vec<FileEntry> {
             let size = e.file_size()?;
             Some(FileEntry {
                 name: e.name().to_owned(),
+                path: e.path.clone(),
                 size: file_size_text(size),
                 kind: file_kind(e.name()),
             })

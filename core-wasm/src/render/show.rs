@@ -50,7 +50,7 @@ pub fn text(data: &ShowData, now: i64) -> String {
     if let Some(files) = &data.files {
         out.push_str("\nFiles:\n");
         for f in files {
-            out.push_str(&format!("  - {} ({}, {})\n", f.name, f.kind, f.size));
+            out.push_str(&format!("  - {} ({}, {})\n", f.path, f.kind, f.size));
         }
     } else if let Some(config) = &data.config {
         out.push_str("\nConfig:\n");
