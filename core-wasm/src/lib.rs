@@ -176,7 +176,10 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
     match (&env.error, env.command) {
         (Some(err), Some(cmd)) => {
             // What a partly failed command did (several `rm` targets) is said first.
-            stderr.extend(diagnostics::take_notes());
+            let notes = diagnostics::take_notes();
+            if !req.quiet {
+                stderr.extend(notes);
+            }
             stderr.extend(format!("{}: Error: {}\n", cmd.as_str(), err.message).into_bytes());
             stderr.extend(error_details(err, &env.data).into_bytes());
             Output {
@@ -186,9 +189,22 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
             }
         }
         _ => {
-            stderr.extend(diagnostics::take_notes());
+            let notes = diagnostics::take_notes();
+            // `-q`: hints go, and so does the narration of commands that change the cache
+            // (their answer is the exit code); a listing is the answer itself and stays.
+            let narration = matches!(
+                env.command,
+                Some(protocol::CommandName::Rm | protocol::CommandName::Prune)
+            );
+            if !req.quiet {
+                stderr.extend(notes);
+            }
             Output {
-                stdout: outcome.human.into_bytes(),
+                stdout: if req.quiet && narration {
+                    Vec::new()
+                } else {
+                    outcome.human.into_bytes()
+                },
                 stderr,
                 code,
             }

@@ -24,6 +24,8 @@ pub struct Request {
     pub home: Option<String>,
     /// The host's inference engine, if it said (for `--version`).
     pub engine: Option<crate::engine::EngineInfo>,
+    /// `-q`/`--quiet`: answers and errors only (no hints, no success narration).
+    pub quiet: bool,
     /// What to run.
     pub command: Command,
 }
@@ -180,6 +182,10 @@ pub struct ListArgs {
     pub health: bool,
     /// Full names and detail columns.
     pub verbose: bool,
+    /// `--no-truncate`: keep whole names even when the table is wider than the terminal.
+    pub no_truncate: bool,
+    /// The terminal's width, when the host prints to one (`--term-width=N`, host-given).
+    pub width: Option<usize>,
 }
 
 /// Whether `--json` appears anywhere (decides how even a usage error is reported).
@@ -241,6 +247,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let home = crate::workspace::home::extract(&mut args);
     let engine = crate::engine::extract(&mut args);
     drop_color(&mut args)?;
+    let quiet = drop_quiet(&mut args);
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -378,8 +385,31 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         target,
         home,
         engine,
+        quiet,
         command,
     })
+}
+
+/// Takes out `-q` / `--quiet` (before `--`); after `clone` it stays, for clone's own
+/// parser, which reads it.
+fn drop_quiet(args: &mut Vec<String>) -> bool {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let command = args[..end].iter().position(|a| !a.starts_with('-'));
+    let mut keep_after = command.filter(|&c| args[c] == "clone");
+    let before = args.len();
+    let mut i = 0;
+    let mut end = end;
+    while i < end {
+        let flag = args[i] == "-q" || args[i] == "--quiet";
+        if flag && keep_after.is_none_or(|c| i < c) {
+            args.remove(i);
+            end -= 1;
+            keep_after = keep_after.map(|c| c - 1);
+        } else {
+            i += 1;
+        }
+    }
+    args.len() != before
 }
 
 /// Separates known flags from positionals (`--` ends flags); unknown flags are errors.
@@ -623,6 +653,10 @@ fn parse_list<'a>(args: impl Iterator<Item = &'a str>) -> Result<ListArgs, CoreE
             "--all" if !positional_only => out.all = true,
             "--health" if !positional_only => out.health = true,
             "--verbose" | "-v" if !positional_only => out.verbose = true,
+            "--no-truncate" if !positional_only => out.no_truncate = true,
+            _ if !positional_only && a.starts_with("--term-width=") => {
+                out.width = a["--term-width=".len()..].parse().ok().filter(|w| *w > 0);
+            }
             _ if a.starts_with('-') && a.len() > 1 && !positional_only => extra.push(a),
             _ if pattern.is_none() => pattern = Some(a.to_owned()),
             _ => extra.push(a),
@@ -656,7 +690,8 @@ mod tests {
                 pattern: "Phi".into(),
                 all: true,
                 health: true,
-                verbose: true
+                verbose: true,
+                ..ListArgs::default()
             })
         );
     }

@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, short = 'V')]
     pub version: bool,
 
+    /// Print only answers and errors: no progress bars, hints or success narration.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
     /// When to colour output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
     pub color: clap::ColorChoice,
@@ -329,9 +333,6 @@ pub struct CloneArgs {
     /// still cloned).
     #[arg(long)]
     pub no_health_check: bool,
-    /// Print only the target, not the health verdict.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
     /// Use a complete but unhealthy download left by an earlier run as it is.
     #[arg(long)]
     pub force_resume: bool,
@@ -444,6 +445,9 @@ pub struct ListArgs {
     /// Full names and detail columns.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Keep whole names when the table is wider than the terminal (default: cut with `…`).
+    #[arg(long)]
+    pub no_truncate: bool,
 }
 
 /// The subcommand names, for `invalid choice` messages.

@@ -39,7 +39,9 @@ pub fn main_with(json_default: bool) -> ExitCode {
         cache_dir,
         cache_origin,
         json: json_default || cli.json,
+        quiet: cli.quiet,
     };
+    printer::set_quiet(cli.quiet);
     let status = if cli.version {
         commands::version::run(&ctx)
     } else {

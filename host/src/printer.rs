@@ -7,6 +7,14 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// `--color`: 0 auto, 1 always, 2 never.
 static COLOR: AtomicU8 = AtomicU8::new(0);
 
+/// `-q`: no progress bars.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records `-q` for the rest of the run.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
 /// Records `--color` for the rest of the run.
 pub fn set_color(choice: clap::ColorChoice) {
     let v = match choice {
@@ -33,12 +41,35 @@ pub fn stderr(bytes: &[u8]) {
     let _ = err.write_all(bytes).and_then(|()| err.flush());
 }
 
+/// The width of the terminal stdout is, if it is one: `COLUMNS` when set to a number (as
+/// shells export it, and as tests set it), else the terminal's own size.
+pub fn stdout_width() -> Option<usize> {
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    rustix::termios::tcgetwinsize(&stdout)
+        .ok()
+        .map(|w| usize::from(w.ws_col))
+        .filter(|n| *n > 0)
+}
+
 /// Whether progress bars may be drawn: stderr is a terminal that is not `dumb`, and
 /// `--color never` was not given (a bar is cursor movement: escapes, which `never` rules
 /// out on every stream).
 pub fn progress_allowed() -> bool {
     let dumb = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
-    COLOR.load(Ordering::Relaxed) != 2 && !dumb && io::stderr().is_terminal()
+    COLOR.load(Ordering::Relaxed) != 2
+        && !QUIET.load(Ordering::Relaxed)
+        && !dumb
+        && io::stderr().is_terminal()
 }
 
 /// Whether stderr may carry colour: `--color always`, or (`auto`) a terminal, `NO_COLOR`

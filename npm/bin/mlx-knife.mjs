@@ -44,7 +44,8 @@ function helpTopic(args) {
 
 async function main() {
   const { rest, cacheDir, missing } = takeCacheDir(process.argv.slice(2));
-  const topic = helpTopic(rest);
+  // `help [command]` is `[command] --help`, as on the CLI.
+  const topic = rest[0] === 'help' ? (rest[1] ?? '') : helpTopic(rest);
   if (topic !== null) {
     const texts = JSON.parse(readFileSync(HELP, 'utf8'));
     process.stdout.write(texts[topic] ?? texts['']);
@@ -60,6 +61,11 @@ async function main() {
       process.stderr.write(`error: ${message}\n\nFor more information, try '--help'.\n`);
     }
     return 2;
+  }
+  // A list table is fitted to a terminal (COLUMNS first, as the CLI reads it); a pipe gets it whole.
+  if (rest[0] === 'list' && process.stdout.isTTY && !rest.includes('--json')) {
+    const columns = Number.parseInt(process.env.COLUMNS ?? '', 10) || process.stdout.columns;
+    if (columns > 0) rest.splice(1, 0, `--term-width=${columns}`);
   }
   const { exitCode, stdout, stderr } = await run(rest, cacheDir === undefined ? {} : { cacheDir });
   process.stderr.write(stderr);

@@ -289,7 +289,10 @@ fn show_files_prints_paths_in_the_snapshot_and_json_keeps_the_name() {
     let run = cli(&["show", "org/embed", "--files"], Some(fx.path()));
     assert_eq!(run.code, 0, "{}", run.stderr_text());
     let text = run.stdout_text();
-    assert!(text.contains("  - 1_Pooling/config.json (config, 2B)\n"), "{text}");
+    assert!(
+        text.contains("  - 1_Pooling/config.json (config, 2B)\n"),
+        "{text}"
+    );
     assert!(text.contains("  - config.json (config, "), "{text}");
     let (_, env) = tests::cli_json(&["show", "org/embed", "--files"], fx.path());
     let names: Vec<&str> = env["data"]["files"]
@@ -298,6 +301,12 @@ fn show_files_prints_paths_in_the_snapshot_and_json_keeps_the_name() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert!(names.iter().filter(|n| **n == "config.json").count() == 2, "{env:#}");
-    assert!(env["data"]["files"][0].get("path").is_none(), "the reference's keys only");
+    assert!(
+        names.iter().filter(|n| **n == "config.json").count() == 2,
+        "{env:#}"
+    );
+    assert!(
+        env["data"]["files"][0].get("path").is_none(),
+        "the reference's keys only"
+    );
 }

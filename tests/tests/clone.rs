@@ -296,6 +296,7 @@ fn a_fresh_clone_is_a_clean_pinned_workspace_and_leaves_nothing_behind() {
         )
     );
     let run = w.run(&["clone", "org/tiny", "./c", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr_text());
     assert_eq!(
         run.stdout_text(),
         format!("clone: org/tiny \u{2192} {}\n", w.work.join("c").display())

@@ -303,3 +303,107 @@ fn color_never_and_pipes_carry_no_escape_byte() {
     assert_eq!(runs[0].code, 0, "{}", runs[0].stderr_text());
     assert_eq!(runs[0].json()["command"], "list");
 }
+
+/// A runnable MLX model (so plain `list` shows it) under `name`.
+fn mlx_model(fx: &CacheFixture, name: &str) {
+    fx.model(name)
+        .git_ref("main", A)
+        .snapshot(A)
+        .file(
+            "config.json",
+            r#"{"model_type":"phi3","quantization":{"bits":4,"group_size":64},"max_position_embeddings":4096}"#,
+        )
+        .file("model.safetensors", safetensors(16))
+        .file("tokenizer.json", "{}")
+        .file("tokenizer_config.json", r#"{"chat_template":"{{ messages }}"}"#)
+        .file("README.md", "---\nlibrary_name: mlx\n---\n");
+}
+
+#[test]
+fn list_tables_fit_the_terminal_and_cut_names_with_an_ellipsis() {
+    let fx = CacheFixture::new();
+    let long = "org-with-a-long-name/a-really-long-model-name-made-for-narrow-terminals-4bit";
+    mlx_model(&fx, long);
+    mlx_model(&fx, "org/short");
+    let cache = fx.path().to_str().unwrap();
+    let table = |cols: usize, extra: &str| {
+        let bytes = on_a_terminal(
+            &format!("stty cols {cols}; mlxk list {extra} --cache-dir {cache}"),
+            &[],
+        );
+        String::from_utf8(bytes).unwrap().replace('\r', "")
+    };
+    for cols in [60usize, 100] {
+        let text = table(cols, "");
+        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        for l in &lines {
+            assert!(l.chars().count() <= cols, "{cols}: {l:?} is wider");
+        }
+        assert!(text.contains('\u{2026}'), "{cols}: {text}");
+        assert!(!text.contains(long), "{cols}: {text}");
+        assert!(text.contains("org/short"), "{text}");
+    }
+    let wide = table(200, "");
+    assert!(wide.contains(long), "{wide}");
+    assert!(!wide.contains('\u{2026}'), "{wide}");
+    // --no-truncate keeps the names; a pipe gets the whole table too.
+    assert!(table(60, "--no-truncate").contains(long));
+    let piped = cli(&["list"], Some(fx.path())).stdout_text();
+    assert!(piped.contains(long), "{piped}");
+    // COLUMNS, as a shell exports it, wins over the terminal's size.
+    let bytes = on_a_terminal(
+        &format!("stty cols 200; mlxk list --cache-dir {cache}"),
+        &[("COLUMNS", "60")],
+    );
+    assert!(String::from_utf8(bytes).unwrap().contains('\u{2026}'));
+}
+
+#[test]
+fn quiet_keeps_answers_and_errors_only() {
+    let fx = CacheFixture::new();
+    mlx_model(&fx, "org/runnable");
+    let broken = fx.model("org/broken");
+    broken.snapshot(A).file("config.json", zoo::cfg("llama"));
+    broken.git_ref("main", A);
+    // A listing is the answer: it stays; the hint about hidden models goes.
+    let loud = cli(&["list"], Some(fx.path()));
+    assert!(
+        loud.stderr_text().contains("mlxk list --all"),
+        "{}",
+        loud.stderr_text()
+    );
+    for args in [&["-q", "list"][..], &["list", "--quiet"]] {
+        let run = cli(args, Some(fx.path()));
+        assert_eq!(run.code, 0);
+        assert_eq!(run.stdout_text(), loud.stdout_text(), "{args:?}");
+        assert_eq!(run.stderr_text(), "", "{args:?}");
+    }
+    // Narration goes; the exit code says it.
+    for args in [
+        &["-q", "rm", "org/broken", "--dry-run"][..],
+        &["prune", "-q", "--dry-run"],
+        &["rm", "org/broken", "--quiet"],
+    ] {
+        let run = cli(args, Some(fx.path()));
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr_text());
+        assert_eq!(run.stdout_text(), "", "{args:?}");
+        assert_eq!(run.stderr_text(), "", "{args:?}");
+    }
+    assert!(!fx.path().join("models--org--broken").exists());
+    // Errors are still said, and JSON is unchanged.
+    let run = cli(&["-q", "show", "org/nothing"], Some(fx.path()));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr_text().starts_with("show: Error: "),
+        "{}",
+        run.stderr_text()
+    );
+    let quiet = cli(&["-q", "list", "--json"], Some(fx.path()));
+    let plain = cli(&["list", "--json"], Some(fx.path()));
+    assert_eq!(quiet.stdout_text(), plain.stdout_text());
+    // The npm bin reads it the same way.
+    let runs = tests::node_batch(&[(vec!["-q".into(), "list".into()], fx.path().to_path_buf())]);
+    assert_eq!(runs[0].stdout_text(), loud.stdout_text());
+    assert_eq!(runs[0].stderr_text(), "");
+}

@@ -865,7 +865,9 @@ fn item_51_ambiguous_health_keeps_the_empty_structure() {
     assert_eq!(human.code, 1);
     assert_eq!(
         String::from_utf8_lossy(&human.stderr),
-        "health: Error: Multiple models match 'shard'\n"
+        // The original's line, then (a difference) the candidates JSON carries.
+        "health: Error: Multiple models match 'shard'\n\
+         Candidates (name one exactly, or as org/name@rev):\n  org/sharded\n  org/sharded-missing\n"
     );
 }
 

@@ -119,5 +119,6 @@ pub fn table(data: &ListData, args: &ListArgs, now: SystemTime) -> String {
     } else {
         Vec::new()
     };
-    super::table(&headers, &rows, &fixed)
+    let fit = args.width.filter(|_| !args.no_truncate);
+    super::fitted_table(&headers, &rows, &fixed, fit)
 }

@@ -5,6 +5,7 @@ pub mod list;
 pub mod show;
 
 /// Decimal size with one decimal place: `84B`, `5.3KB`, `2.1GB` (reference `humanize_size`).
+/// A value that rounds to 1000 moves up a unit (`1.0MB`, never `1000.0KB`).
 pub fn humanize_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
     if bytes < 1000 {
@@ -12,7 +13,9 @@ pub fn humanize_size(bytes: u64) -> String {
     }
     let mut size = bytes as f64;
     let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
+    while (size >= 1000.0 || (unit > 0 && (size * 10.0).round() >= 10_000.0))
+        && unit < UNITS.len() - 1
+    {
         size /= 1000.0;
         unit += 1;
     }
@@ -27,6 +30,21 @@ fn width(s: &str) -> usize {
 /// A text table: cells left-justified to the column width, `" | "` between columns, a
 /// `-+-` separator line; trailing padding is kept, as the reference prints it.
 pub fn table(headers: &[&str], rows: &[Vec<String>], fixed: &[(usize, usize)]) -> String {
+    fitted_table(headers, rows, fixed, None)
+}
+
+/// Narrowest the first (name) column gets when a table is fitted to a terminal.
+const MIN_NAME: usize = 12;
+
+/// [`table`] fitted to `max` columns (a terminal's width): the first column, the names,
+/// gives up what the table is too wide by (down to [`MIN_NAME`]), and a name cut short ends
+/// in `…`. Without `max`, or when the table fits, nothing changes.
+pub fn fitted_table(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    fixed: &[(usize, usize)],
+    max: Option<usize>,
+) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -38,6 +56,25 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], fixed: &[(usize, usize)]) -
             *slot = w;
         }
     }
+    let total = widths.iter().sum::<usize>() + 3 * widths.len().saturating_sub(1);
+    let mut rows = std::borrow::Cow::Borrowed(rows);
+    if let (Some(max), Some(first)) = (max, widths.first().copied())
+        && total > max
+        && first > MIN_NAME
+    {
+        let name = first.saturating_sub(total - max).max(MIN_NAME);
+        widths[0] = name;
+        for row in rows.to_mut() {
+            if let Some(cell) = row.first_mut()
+                && width(cell) > name
+            {
+                let mut cut: String = cell.chars().take(name - 1).collect();
+                cut.push('\u{2026}');
+                *cell = cut;
+            }
+        }
+    }
+    let rows: &[Vec<String>] = &rows;
     let line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut out = String::new();
         for (i, (cell, w)) in cells.zip(&widths).enumerate() {
@@ -106,7 +143,9 @@ mod tests {
         assert_eq!(humanize_size(999), "999B");
         assert_eq!(humanize_size(5306), "5.3KB");
         assert_eq!(humanize_size(2_100_000_000), "2.1GB");
-        assert_eq!(humanize_size(999_999), "1000.0KB");
+        // Where the original prints 1000.0KB, the next unit.
+        assert_eq!(humanize_size(999_999), "1.0MB");
+        assert_eq!(humanize_size(999_949), "999.9KB");
     }
 
     #[test]

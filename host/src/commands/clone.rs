@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: &CloneArgs) -> ExitStatus {
     if args.no_health_check {
         common.push("--no-health-check".to_owned());
     }
-    if args.quiet {
+    if ctx.quiet {
         common.push("--quiet".to_owned());
     }
 

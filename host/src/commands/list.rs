@@ -11,10 +11,17 @@ pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
         (args.all, "--all"),
         (args.health, "--health"),
         (args.verbose, "--verbose"),
+        (args.no_truncate, "--no-truncate"),
     ] {
         if on {
             argv.push(flag.to_owned());
         }
+    }
+    // The table is fitted to a terminal; a pipe gets it whole.
+    if !ctx.json
+        && let Some(width) = crate::printer::stdout_width()
+    {
+        argv.push(format!("--term-width={width}"));
     }
     if let Some(p) = &args.pattern {
         argv.extend(["--".to_owned(), p.clone()]);

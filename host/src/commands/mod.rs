@@ -69,6 +69,8 @@ pub struct Context {
     pub cache_origin: core_wasm::location::Origin,
     /// JSON output.
     pub json: bool,
+    /// `-q`: answers and errors only.
+    pub quiet: bool,
 }
 
 /// Reads a numeric limit from the environment.
@@ -246,6 +248,10 @@ pub fn capture_in(
 ) -> Result<GuestOutput, GuestFailure> {
     let mut argv = vec![ctx.program.clone()];
     argv.extend(sandbox.options.iter().cloned());
+    // After the host's options, which the core reads as one leading run.
+    if ctx.quiet {
+        argv.push("--quiet".to_owned());
+    }
     argv.append(&mut args);
     if ctx.json {
         argv.push("--json".into());

@@ -261,7 +261,7 @@ fn emit(ctx: &Context, data: PullData, error: Option<ErrorBody>) -> ExitStatus {
         printer::stdout(&core_wasm::json::to_python_json(&envelope(data, error)));
     } else if let Some(e) = error {
         printer::stderr(format!("pull: Error: {}\n", e.message).as_bytes());
-    } else {
+    } else if !ctx.quiet {
         printer::stdout(human(&data).as_bytes());
         if let Some(h) = data.health.as_deref().filter(|h| *h != "healthy") {
             printer::stderr(format!("pull: warning: the pulled revision is {h}\n").as_bytes());

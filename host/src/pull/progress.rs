@@ -35,7 +35,7 @@ impl Progress {
         let multi = MultiProgress::with_draw_target(target);
         let total = multi.add(ProgressBar::new(bytes));
         total.set_style(style(
-            "{msg} {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            "{msg} {wide_bar} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
         ));
         total.set_message(format!("{label} ({files} files)"));
         Self { multi, total }
@@ -46,7 +46,7 @@ impl Progress {
         let bar = (size >= OWN_BAR_BYTES).then(|| {
             let bar = self.multi.add(ProgressBar::new(size));
             bar.set_style(style(
-                "  {msg:30!} {bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+                "  {msg:30!} {bar:30} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}",
             ));
             bar.set_message(name.to_owned());
             bar
