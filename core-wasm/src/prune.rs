@@ -199,27 +199,17 @@ fn prune_repo(
 
     // Then locks: an interrupted download removed above leaves its lock stale. Before the
     // revisions, whose removal would take the locks of its blobs unreported.
-    for lock in removal::locks(fs, folder) {
-        match lock.state {
+    // The probe taken above still holds: removing a partial leaves its lock in place.
+    for lock in locks {
+        let reason = match lock.state {
             LockState::Held => continue,
-            LockState::Unknown => {
-                out.kept.push(kept(
-                    ItemKind::StaleLock,
-                    model,
-                    lock.path,
-                    Reason::LockUnknown,
-                ));
-                continue;
-            }
-            LockState::Free => {}
-        }
-        if recent(&lock.path) {
-            out.kept.push(kept(
-                ItemKind::StaleLock,
-                model,
-                lock.path,
-                Reason::RecentlyWritten,
-            ));
+            LockState::Unknown => Some(Reason::LockUnknown),
+            LockState::Free if recent(&lock.path) => Some(Reason::RecentlyWritten),
+            LockState::Free => None,
+        };
+        if let Some(reason) = reason {
+            out.kept
+                .push(kept(ItemKind::StaleLock, model, lock.path, reason));
             continue;
         }
         if !dry_run {

@@ -160,3 +160,20 @@ pub fn zoo() -> CacheFixture {
     fx.freeze_mtimes();
     fx
 }
+
+/// Revisions A and B of 800 files each (half shared between them), with tree files and no
+/// refs: a removal slow enough to be killed half-way.
+pub fn many_files(fx: &CacheFixture, id: &str) -> crate::Repo {
+    let repo = fx.model(id);
+    for (rev, salt) in [(A, "a"), (B, "b")] {
+        let snap = repo.snapshot(rev);
+        snap.file("config.json", cfg("llama"))
+            .file("model.safetensors", safetensors(64));
+        for i in 0..800 {
+            let own = if i % 2 == 0 { "shared" } else { salt };
+            snap.file(&format!("extra/f{i:04}.json"), format!("{{\"{own}\":{i}}}"));
+        }
+        snap.tree();
+    }
+    repo
+}

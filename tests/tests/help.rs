@@ -86,14 +86,20 @@ fn example_args(line: &str) -> Option<Vec<String>> {
     Some(args)
 }
 
-#[test]
-fn every_help_example_runs_without_a_usage_error() {
+/// A cache with one small model, `org/name`.
+fn one_model() -> CacheFixture {
     let fx = CacheFixture::new();
     let repo = fx.model("org/name");
     repo.snapshot(A)
         .file("config.json", zoo::cfg("llama"))
         .file("model.safetensors", safetensors(16));
     repo.git_ref("main", A);
+    fx
+}
+
+#[test]
+fn every_help_example_runs_without_a_usage_error() {
+    let fx = one_model();
     let work = tempfile::tempdir().unwrap();
     let mut ran = 0;
     for cmd in [
@@ -252,12 +258,7 @@ fn has_color(bytes: &[u8]) -> bool {
 
 #[test]
 fn color_never_and_pipes_carry_no_escape_byte() {
-    let fx = CacheFixture::new();
-    let repo = fx.model("org/name");
-    repo.snapshot(A)
-        .file("config.json", zoo::cfg("llama"))
-        .file("model.safetensors", safetensors(16));
-    repo.git_ref("main", A);
+    let fx = one_model();
     let cache = fx.path().to_str().unwrap();
     let lines: Vec<Vec<&str>> = vec![
         vec!["list", "--all", "--health"],

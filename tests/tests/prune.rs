@@ -327,19 +327,9 @@ fn a_repo_pinned_by_commit_is_kept() {
     assert_eq!(tree_of(fx.path()), before);
 }
 
-/// Two revisions of 800 files each (half shared); only B is named.
+/// [`zoo::many_files`] with only B named.
 fn many_files(fx: &CacheFixture) -> tests::Repo {
-    let repo = fx.model("org/many");
-    for (rev, salt) in [(A, "a"), (B, "b")] {
-        let snap = repo.snapshot(rev);
-        snap.file("config.json", zoo::cfg("llama"))
-            .file("model.safetensors", safetensors(64));
-        for i in 0..800 {
-            let own = if i % 2 == 0 { "shared" } else { salt };
-            snap.file(&format!("extra/f{i:04}.json"), format!("{{\"{own}\":{i}}}"));
-        }
-        snap.tree();
-    }
+    let repo = zoo::many_files(fx, "org/many");
     repo.git_ref("main", B);
     repo
 }

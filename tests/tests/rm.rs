@@ -546,17 +546,7 @@ fn the_cli_and_the_npm_package_remove_identically() {
 
 /// Two revisions of 800 files each (half shared), for removals slow enough to kill.
 fn many_files(fx: &CacheFixture, id: &str) -> Repo {
-    let repo = fx.model(id);
-    for (rev, salt) in [(A, "a"), (B, "b")] {
-        let snap = repo.snapshot(rev);
-        snap.file("config.json", zoo::cfg("llama"))
-            .file("model.safetensors", safetensors(64));
-        for i in 0..800 {
-            let own = if i % 2 == 0 { "shared" } else { salt };
-            snap.file(&format!("extra/f{i:04}.json"), format!("{{\"{own}\":{i}}}"));
-        }
-        snap.tree();
-    }
+    let repo = zoo::many_files(fx, id);
     repo.git_ref("main", B).git_ref("v1", A);
     repo
 }
