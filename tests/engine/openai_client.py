@@ -12,7 +12,7 @@ import openai
 
 
 def main(base, model, mode, *rest):
-    client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=600)
+    client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=180)
     msgs = [{"role": "user", "content": "hello world"}]
     if mode == "chat":
         r = client.chat.completions.create(model=model, messages=msgs, max_tokens=5, temperature=0)

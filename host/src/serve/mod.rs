@@ -1,18 +1,22 @@
-//! `mlxk serve`: an OpenAI-compatible HTTP server (tiny_http) over the models the guest
-//! finds, with one supervised mlx-lm worker (`crate::engine`) behind it. Requests name
+//! `mlxk serve`: an OpenAI-compatible HTTP server (hyper, through axum) over the models the
+//! guest finds, with one supervised mlx-lm worker (`crate::engine`) behind it. Requests name
 //! models as the CLI does; the guest resolves and gates each name (`run --plan`), the
 //! worker is started on first use, switched when another model is asked for, and started
-//! again if it died. Generation is one at a time (the worker's lock); requests queue.
+//! again if it died. Generation is one at a time: a request holds the worker's lock from
+//! loading its model to its last token, so a switch cannot land under another's answer;
+//! the rest queue.
 
 pub mod openai;
-pub mod stream;
 
-use std::io::Read;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
 use serde_json::{Value, json};
-use tiny_http::{Header, Request, Response, Server, StatusCode};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::commands::Context;
 use crate::engine::{Engine, EngineError, Generate, Worker};
@@ -36,19 +40,26 @@ struct State {
     engine: Engine,
     settings: Settings,
     worker: Mutex<Option<Worker>>,
+    /// What the worker has loaded, readable while it generates (`/v1/models` must not wait
+    /// for the worker's lock, which a generation holds to its last token).
+    loaded: Mutex<Option<String>>,
     /// The guest's recent answers by model name: a burst of requests resolves a name once,
     /// and one guest runs at a time.
     plans: Mutex<std::collections::HashMap<String, (std::time::Instant, RunPlanCached)>>,
     next_id: AtomicU64,
 }
 
+/// The largest request body read.
+const MAX_BODY: usize = 64 << 20;
+
+/// Events buffered for a slow streaming client before the generation waits for it.
+const STREAM_BUFFER: usize = 64;
+
+/// An error (status, type, message).
+type Failure = (u16, String, String);
+
 /// An error response: the reference's shape, with the request id.
-fn error_response(
-    status: u16,
-    kind: &str,
-    message: &str,
-    request_id: &str,
-) -> Response<std::io::Cursor<Vec<u8>>> {
+fn error_response(status: u16, kind: &str, message: &str, request_id: &str) -> Response {
     let body = json!({
         "status": "error",
         "error": {"type": kind, "message": message, "retryable": status >= 500},
@@ -57,30 +68,42 @@ fn error_response(
     json_response(status, &body, request_id)
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+fn failure_response((status, kind, message): Failure, request_id: &str) -> Response {
+    error_response(status, &kind, &message, request_id)
 }
 
-fn json_response(
-    status: u16,
-    body: &Value,
-    request_id: &str,
-) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_data(serde_json::to_vec(body).unwrap_or_default())
-        .with_status_code(StatusCode(status))
-        .with_header(header("Content-Type", "application/json"))
-        .with_header(header("X-Request-ID", request_id))
+fn respond(status: u16, content_type: &'static str, request_id: &str, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", id);
+    }
+    response
+}
+
+fn json_response(status: u16, body: &Value, request_id: &str) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    respond(status, "application/json", request_id, Body::from(bytes))
 }
 
 /// Starts the server; returns only on a fatal error (it runs until killed).
 pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| format!("Cannot start the server: {e}"))?;
     let addr = format!("{}:{}", settings.host, settings.port);
-    let server = Server::http(&addr).map_err(|e| format!("Cannot listen on {addr}: {e}"))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&addr))
+        .map_err(|e| format!("Cannot listen on {addr}: {e}"))?;
     let state = Arc::new(State {
         ctx: ctx.clone(),
         engine,
         settings,
         worker: Mutex::new(None),
+        loaded: Mutex::new(None),
         plans: Mutex::new(std::collections::HashMap::new()),
         next_id: AtomicU64::new(1),
     });
@@ -89,9 +112,8 @@ pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), Stri
     {
         return Err(msg);
     }
-    let port = server
-        .server_addr()
-        .to_ip()
+    let port = listener
+        .local_addr()
         .map_or(state.settings.port, |a| a.port());
     crate::printer::stderr(
         format!(
@@ -100,11 +122,54 @@ pub fn run(ctx: &Context, engine: Engine, settings: Settings) -> Result<(), Stri
         )
         .as_bytes(),
     );
-    for request in server.incoming_requests() {
-        let state = Arc::clone(&state);
-        std::thread::spawn(move || state.handle(request));
+    // Every path goes through one dispatcher: unknown paths and methods answer the
+    // reference's JSON 404, not a framework's empty 404/405.
+    let app = axum::Router::new().fallback(dispatch).with_state(state);
+    runtime
+        .block_on(async { axum::serve(listener, app).await })
+        .map_err(|e| format!("The server stopped: {e}"))
+}
+
+async fn dispatch(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let id = state.request_id();
+    // A body that is too large or not UTF-8 reads as empty: the endpoint's own
+    // validation then says what is missing.
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .unwrap_or_default();
+    match (method.as_str(), uri.path()) {
+        ("GET", "/health") => json_response(
+            200,
+            &json!({"status": "ok", "service": "mlx-knife-server-2.0"}),
+            &id,
+        ),
+        ("GET", "/v1/models") => {
+            let models = blocking(move || json_response(200, &state.models(), &id));
+            models.await
+        }
+        ("POST", "/v1/chat/completions") => state.complete(body, id, true).await,
+        ("POST", "/v1/completions") => state.complete(body, id, false).await,
+        _ => error_response(404, "not_found", "Not Found", &id),
     }
-    Ok(())
+}
+
+/// Runs blocking work (the guest, the worker) off the runtime's threads.
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        error_response(
+            500,
+            "internal_error",
+            &format!("The handler failed: {e}"),
+            "",
+        )
+    })
 }
 
 /// How long a resolved name is reused (a pull or rm shows up after this).
@@ -113,7 +178,7 @@ const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 type RunPlanCached = core_wasm::commands::run::RunPlan;
 
 impl State {
-    fn plan(&self, model: &str) -> Result<RunPlanCached, (u16, String, String)> {
+    fn plan(&self, model: &str) -> Result<RunPlanCached, Failure> {
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, plan)) = plans.get(model)
             && at.elapsed() < PLAN_TTL
@@ -130,9 +195,9 @@ impl State {
         format!("req-{:08x}", self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Resolves `model` in the guest and makes sure the worker has it loaded.
-    /// Errors are (status, type, message).
-    fn ensure(&self, model: &str) -> Result<(String, Option<u64>), (u16, String, String)> {
+    /// Resolves `model` in the guest and makes sure the worker has it loaded; the worker's
+    /// lock comes back held, so the caller generates on the model it asked for.
+    fn ensure(&self, model: &str) -> Result<Loaded<'_>, Failure> {
         use core_wasm::commands::run::RunPlan;
         let plan = self.plan(model)?;
         let (path, context_length) = match plan {
@@ -159,66 +224,95 @@ impl State {
             *slot = Some(w);
         }
         let w = slot.as_mut().expect("just set");
-        if let Err(e) = w.load(std::path::Path::new(&path)) {
+        let load = w.load(std::path::Path::new(&path));
+        let now = if load.is_ok() { w.loaded.clone() } else { None };
+        *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        if let Err(e) = load {
             *slot = None;
             return Err(engine_error(&e));
         }
-        Ok((path, context_length))
-    }
-
-    fn handle(&self, mut request: Request) {
-        let id = self.request_id();
-        let method = request.method().as_str().to_owned();
-        let url = request
-            .url()
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let mut body = String::new();
-        let _ = request.as_reader().take(64 << 20).read_to_string(&mut body);
-        let result = match (method.as_str(), url.as_str()) {
-            ("GET", "/health") => Ok(json_response(
-                200,
-                &json!({"status": "ok", "service": "mlx-knife-server-2.0"}),
-                &id,
-            )),
-            ("GET", "/v1/models") => Ok(json_response(200, &self.models(), &id)),
-            ("POST", "/v1/chat/completions") => return self.complete(request, &body, &id, true),
-            ("POST", "/v1/completions") => return self.complete(request, &body, &id, false),
-            _ => Err((404, "not_found".to_owned(), "Not Found".to_owned())),
-        };
-        let response = result.unwrap_or_else(|(s, k, m)| error_response(s, &k, &m, &id));
-        let _ = request.respond(response);
+        Ok(Loaded {
+            slot,
+            context_length,
+        })
     }
 
     /// `/v1/models`: the healthy, runnable models of the cache and the workspace home.
     fn models(&self) -> Value {
         let loaded = self
-            .worker
+            .loaded
             .lock()
-            .ok()
-            .and_then(|w| w.as_ref().and_then(|w| w.loaded.clone()));
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         openai::models(&self.ctx, loaded.as_deref())
     }
 
-    fn complete(&self, request: Request, body: &str, id: &str, chat: bool) {
-        let fail = |request: Request, (s, k, m): (u16, String, String)| {
-            let _ = request.respond(error_response(s, &k, &m, id));
-        };
-        let parsed = match openai::parse(body, chat) {
+    async fn complete(self: Arc<Self>, body: String, id: String, chat: bool) -> Response {
+        let parsed = match openai::parse(&body, chat) {
             Ok(p) => p,
-            Err(m) => return fail(request, (400, "validation_error".to_owned(), m)),
+            Err(m) => return error_response(400, "validation_error", &m, &id),
         };
-        let (_, context_length) = match self.ensure(&parsed.model) {
-            Ok(x) => x,
-            Err(e) => return fail(request, e),
-        };
+        if !parsed.stream {
+            return blocking(move || {
+                let result = self.ensure(&parsed.model).and_then(|mut loaded| {
+                    let req = self.request(&parsed, chat, loaded.context_length);
+                    loaded.generate(&req, None)
+                });
+                match result {
+                    Ok(done) => json_response(
+                        200,
+                        &openai::completion(chat, &id, openai::now(), &parsed.model, &done),
+                        &id,
+                    ),
+                    Err(e) => failure_response(e, &id),
+                }
+            })
+            .await;
+        }
+        // Server-sent events, each sent as it comes. The model is loaded first, so a
+        // name that does not resolve still answers with its status and JSON error.
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), Failure>>();
+        let (tx, rx) = mpsc::channel::<Bytes>(STREAM_BUFFER);
+        let state = Arc::clone(&self);
+        let stream_id = id.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut loaded = match state.ensure(&parsed.model) {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            state.stream(&parsed, chat, &stream_id, &mut loaded, &tx);
+        });
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return failure_response(e, &id),
+            Err(_) => return error_response(500, "internal_error", "The handler failed", &id),
+        }
+        let events = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+        });
+        let mut response = respond(200, "text/event-stream", &id, Body::from_stream(events));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        response
+    }
+
+    /// The generation request for a parsed body, under the server's token cap.
+    fn request(
+        &self,
+        parsed: &openai::Parsed,
+        chat: bool,
+        context_length: Option<u64>,
+    ) -> Generate {
         let cap = match (parsed.max_tokens, self.settings.max_tokens) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let req = Generate {
+        Generate {
             messages: parsed.messages.clone(),
             prompt: parsed.prompt.clone(),
             chat_template: chat,
@@ -227,63 +321,62 @@ impl State {
             temperature: parsed.temperature,
             top_p: parsed.top_p,
             repetition_penalty: None,
-        };
-        let created = openai::now();
-        if !parsed.stream {
-            let result = self.generate(&req, None);
-            let response = match result {
-                Ok(done) => json_response(
-                    200,
-                    &openai::completion(chat, id, created, &parsed.model, &done),
-                    id,
-                ),
-                Err(e) => {
-                    let (s, k, m) = e;
-                    error_response(s, &k, &m, id)
-                }
-            };
-            let _ = request.respond(response);
-            return;
         }
-        // Server-sent events, each sent as it comes.
-        let mut events = stream::EventStream::open(request, id);
-        let model = parsed.model.clone();
-        let first = openai::chunk(chat, id, created, &model, Some(""), None, true);
-        events.send(&openai::sse(&first));
-        // A client that went away stops the generation (the engine is shared).
-        let mut on_token = |t: &str| {
-            let c = openai::chunk(chat, id, created, &model, Some(t), None, false);
-            events.send(&openai::sse(&c))
-        };
-        match self.generate(&req, Some(&mut on_token)) {
-            Ok(done) => {
-                let last = openai::chunk(
-                    chat,
-                    id,
-                    created,
-                    &model,
-                    None,
-                    Some(&done.finish_reason),
-                    false,
-                );
-                events.send(&openai::sse(&last));
-            }
-            Err((_, kind, message)) => {
-                let e = json!({"error": {"type": kind, "message": message}});
-                events.send(&openai::sse(&e));
-            }
-        }
-        events.send(b"data: [DONE]\n\n");
-        let _ = events.finish();
     }
 
-    fn generate(
+    /// Generates into an event stream. A client that went away closes the stream's
+    /// receiver, which stops the generation (the engine is shared).
+    fn stream(
         &self,
+        parsed: &openai::Parsed,
+        chat: bool,
+        id: &str,
+        loaded: &mut Loaded<'_>,
+        tx: &mpsc::Sender<Bytes>,
+    ) {
+        let send = |v: &Value| tx.blocking_send(Bytes::from(openai::sse(v))).is_ok();
+        let created = openai::now();
+        let model = parsed.model.as_str();
+        let first = openai::chunk(chat, id, created, model, Some(""), None, true);
+        if !send(&first) {
+            return;
+        }
+        let req = self.request(parsed, chat, loaded.context_length);
+        let mut on_token = |t: &str| {
+            let c = openai::chunk(chat, id, created, model, Some(t), None, false);
+            send(&c)
+        };
+        let last = match loaded.generate(&req, Some(&mut on_token)) {
+            Ok(done) => openai::chunk(
+                chat,
+                id,
+                created,
+                model,
+                None,
+                Some(&done.finish_reason),
+                false,
+            ),
+            Err((_, kind, message)) => json!({"error": {"type": kind, "message": message}}),
+        };
+        if send(&last) {
+            let _ = tx.blocking_send(Bytes::from_static(b"data: [DONE]\n\n"));
+        }
+    }
+}
+
+/// The worker, locked, with the asked-for model loaded.
+struct Loaded<'a> {
+    slot: MutexGuard<'a, Option<Worker>>,
+    context_length: Option<u64>,
+}
+
+impl Loaded<'_> {
+    fn generate(
+        &mut self,
         req: &Generate,
         on_token: Option<&mut dyn FnMut(&str) -> bool>,
-    ) -> Result<crate::engine::Generated, (u16, String, String)> {
-        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(w) = slot.as_mut() else {
+    ) -> Result<crate::engine::Generated, Failure> {
+        let Some(w) = self.slot.as_mut() else {
             return Err((
                 503,
                 "engine_error".into(),
@@ -295,7 +388,7 @@ impl State {
             Err(e) => {
                 // A worker that died is replaced on the next request.
                 if !w.alive() {
-                    *slot = None;
+                    *self.slot = None;
                 }
                 Err((500, "engine_error".into(), e.to_string()))
             }
@@ -303,6 +396,6 @@ impl State {
     }
 }
 
-fn engine_error(e: &EngineError) -> (u16, String, String) {
+fn engine_error(e: &EngineError) -> Failure {
     (503, e.code().to_owned(), e.to_string())
 }
