@@ -1,11 +1,12 @@
 """Builds a tiny, functional Llama for the engine tests with mlx-lm's own model classes.
 
-Usage: python tiny_llama.py OUT_DIR [--quantize] [--hidden N] [--layers N]
+Usage: python tiny_llama.py OUT_DIR [--quantize] [--hidden N] [--layers N] [--shards N]
 
 Random weights (seeded), 2 layers, hidden size 64, a 96-word WordLevel tokenizer with a
 chat template, saved as mlx-lm saves a model (config.json, model.safetensors, tokenizer
 files). With --quantize it is quantized to 4 bits (group size 32) by mlx-lm. --hidden and
 --layers make a bigger one for the benchmark (heads of 16 dimensions, an MLP twice as wide).
+--shards N saves the weights as N shards with their index, as mlx-lm saves a large model.
 """
 
 import argparse
@@ -27,7 +28,7 @@ WORDS = (
 ).split()
 
 
-def main(out: Path, quantize: bool, hidden: int = 64, layers: int = 2) -> None:
+def main(out: Path, quantize: bool, hidden: int = 64, layers: int = 2, shards: int = 1) -> None:
     out.mkdir(parents=True, exist_ok=True)
     special = ["<unk>", "<s>", "</s>"]
     vocab = {t: i for i, t in enumerate(special + WORDS)}
@@ -74,7 +75,19 @@ def main(out: Path, quantize: bool, hidden: int = 64, layers: int = 2) -> None:
         config["quantization_config"] = {"group_size": 32, "bits": 4, "mode": "affine"}
     mx.eval(model.parameters())
     weights = dict(tree_flatten(model.parameters()))
-    mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
+    if shards <= 1:
+        mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
+    else:
+        names = sorted(weights)
+        weight_map = {}
+        for i in range(shards):
+            shard = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+            part = {k: weights[k] for k in names[i::shards]}
+            mx.save_safetensors(str(out / shard), part, metadata={"format": "mlx"})
+            weight_map.update({k: shard for k in part})
+        total = sum(v.nbytes for v in weights.values())
+        index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+        (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=4))
     (out / "config.json").write_text(json.dumps(config, indent=2))
 
 
@@ -84,5 +97,6 @@ if __name__ == "__main__":
     cli.add_argument("--quantize", action="store_true")
     cli.add_argument("--hidden", type=int, default=64)
     cli.add_argument("--layers", type=int, default=2)
+    cli.add_argument("--shards", type=int, default=1)
     a = cli.parse_args()
-    main(a.out, a.quantize, a.hidden, a.layers)
+    main(a.out, a.quantize, a.hidden, a.layers, a.shards)

@@ -10,6 +10,8 @@ Store layout (``--store DIR``)::
     DIR/<repo_type>s/<org>/<name>/<branch>/<files...>   one directory per branch
     DIR/<repo_type>s/<org>/<name>/gated                 optional marker file: the repo is gated
     DIR/<repo_type>s/<org>/<name>/private               optional marker file: the repo is private
+    DIR/<repo_type>s/<org>/<name>/.commits              optional JSON {branch: 40-hex}: a pinned
+                                                        commit sha (examples that name a commit)
 
 ``<repo_type>s`` is ``models``, ``datasets``, ``spaces`` or ``kernels``. A branch
 name that contains ``/`` (``refs/pr/1``) is stored url-quoted (``refs%2Fpr%2F1``).
@@ -356,6 +358,9 @@ class Store:
         files = dict(sorted(files.items()))
         manifest = "".join(f"{p}\0{f.sha256}\n" for p, f in files.items())
         commit = hashlib.sha1(f"{repo.repo_id}\n{manifest}".encode()).hexdigest()
+        pins = repo.directory / ".commits"
+        if pins.is_file():
+            commit = json.loads(pins.read_text(encoding="utf-8")).get(branch, commit)
         snap = Snapshot(repo, branch, commit, files, newest, tuple(sorted(directories)))
         with self._lock:
             for stored in files.values():

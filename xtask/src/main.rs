@@ -379,6 +379,14 @@ fn test() -> Result {
         "warnings",
     ]))?;
     check_macos()?;
+    // The handbook's examples (tests/tests/readme.rs) pipe into jq and talk to `serve` with curl.
+    for tool in ["jq", "curl"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Err(format!(
+                "the README's examples need {tool} (apt-get install {tool})"
+            ));
+        }
+    }
     let python = python_venv()?;
     let reference = reference_venv()?;
     status(&mut npm(&[
