@@ -21,3 +21,18 @@ require_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
+
+# hfjs_install DIR: @huggingface/hub (pinned by HFJS_REQ) in DIR/node_modules, reinstalled when
+# the pin changes. Shared by pull.sh (snapshotDownload) and run.sh (scanCacheDir).
+HFJS_REQ="@huggingface/hub@2.17.5"
+hfjs_install() {
+  local dir=$1
+  if [[ "$(cat "$dir/.installed" 2>/dev/null)" != "$HFJS_REQ" ]]; then
+    say "installing $HFJS_REQ into $dir"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    (cd "$dir" && echo '{"private":true}' >package.json &&
+      npm install --no-audit --no-fund --loglevel=error "$HFJS_REQ" >/dev/null)
+    echo "$HFJS_REQ" >"$dir/.installed"
+  fi
+}

@@ -38,7 +38,6 @@ SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 HUB_REQS="huggingface_hub==2.4.0"
-HFJS_REQ="@huggingface/hub@2.17.5"
 STORE=$OUT/pull-store
 CACHES=$OUT/pull-cache
 HF_DIR=$OUT/hyperfine-pull
@@ -66,14 +65,7 @@ fi
 say "python client: $PY"
 
 # The JavaScript client, in bench/.node (pinned; reinstalled when the pin changes).
-if [[ "$(cat "$BENCH/.node/.installed" 2>/dev/null)" != "$HFJS_REQ" ]]; then
-  say "installing $HFJS_REQ into $BENCH/.node"
-  rm -rf "$BENCH/.node"
-  mkdir -p "$BENCH/.node"
-  (cd "$BENCH/.node" && echo '{"private":true}' >package.json &&
-    npm install --no-audit --no-fund --loglevel=error "$HFJS_REQ" >/dev/null)
-  echo "$HFJS_REQ" >"$BENCH/.node/.installed"
-fi
+hfjs_install "$BENCH/.node"
 
 # --- store --------------------------------------------------------------------------------------
 BIG=$STORE/models/bench/big/main

@@ -15,10 +15,13 @@ one command each). Known names:
 * ``py_list``: mlx-knife 2.0.8 ``mlxk list --json --all``
 * ``ours_health`` / ``py_health``: ``health --json`` of both tools (informational)
 * ``ours_small``: warm ``mlxk list --json`` on the small cache (absolute time)
+* ``node_list`` / ``hfjs_scan``: the npm package's ``list()`` and @huggingface/hub's
+  ``scanCacheDir``, each a whole Node process
 
-Targets: ``hf_scan`` at least 3x slower than ours, ``py_list`` at least 10x,
-``find_floor`` at least 0.5x (ours within 2x of ``find``), ``ours_small`` under
-15 ms, peak RSS of ``ours_list`` under 64 MiB. A target whose data is missing is
+Targets: ``hf_scan`` at least 5x slower than ours, ``py_list`` at least 8x,
+``find_floor`` at least 0.83x (ours within 1.2x of ``find``), ``py_health`` at least 8x,
+``hfjs_scan`` at least 1.5x slower than ``node_list``, ``ours_small`` under 15 ms, peak
+RSS of ``ours_list`` under 64 MiB. A target whose data is missing is
 reported as SKIP. The exit status is 0 whether targets pass or not: the table is
 the result.
 """
@@ -32,14 +35,16 @@ from pathlib import Path
 
 # name, label, minimum peer/ours ratio (None = informational)
 RATIO_ROWS = [
-    ("hf_scan", "huggingface_hub scan_cache_dir", 3.0, "ours_list"),
-    ("py_list", "mlx-knife 2.0.8 list --json --all", 10.0, "ours_list"),
-    ("find_floor", "find -L (floor)", 0.5, "ours_list"),
-    ("py_health", "mlx-knife 2.0.8 health --json", None, "ours_health"),
+    ("hf_scan", "huggingface_hub scan_cache_dir", 5.0, "ours_list"),
+    ("py_list", "mlx-knife 2.0.8 list --json --all", 8.0, "ours_list"),
+    ("find_floor", "find -L (floor)", 1 / 1.2, "ours_list"),
+    ("py_health", "mlx-knife 2.0.8 health --json", 8.0, "ours_health"),
+    ("hfjs_scan", "@huggingface/hub scanCacheDir (Node)", 1.5, "node_list"),
 ]
 LABELS = {
     "ours_list": "mlxk list --json --all (ours)",
     "ours_health": "mlxk health --json (ours)",
+    "node_list": "npm list({all: true}) (ours, Node)",
     "ours_small": "mlxk list --json, small cache, warm",
     "ours_show": "mlxk show X --json, small cache, warm",
 }
@@ -74,12 +79,12 @@ def build(benches: dict[str, dict], rss_kb: int | None, skipped: dict[str, str])
     """Table rows and the results document."""
     rows = []
     checks = []
-    for name in ("ours_list", "ours_health"):
+    for name in ("ours_list", "ours_health", "node_list"):
         if name in benches:
             rows.append((LABELS[name], fmt_time(benches[name]), "1.00x", "(reference)", ""))
     for name, label, minimum, reference in RATIO_ROWS:
         peer, ours = benches.get(name), benches.get(reference)
-        target = f">= {minimum:g}x" if minimum is not None else "info"
+        target = f">= {minimum:.2f}x" if minimum is not None else "info"
         if peer is None or ours is None:
             why = skipped.get(name) or skipped.get(reference) or "not measured"
             rows.append((label, "-", "-", target, f"SKIP ({why})"))

@@ -5,7 +5,8 @@
 #   MLXK=/path/to/mlxk bash bench/run.sh   # any other binary
 #
 # Installs what it needs: hyperfine and GNU time (apt, as root) and two venvs under bench/.venv/:
-# `hub` with huggingface_hub==2.4.0 and `mlx-knife` with mlx-knife==2.0.8 (they cannot share one:
+# `hub` with huggingface_hub==2.4.0 and `mlx-knife` with mlx-knife==2.0.8, and @huggingface/hub
+# in bench/.node (they cannot share one:
 # mlx-knife pins transformers==5.14.1, which requires huggingface-hub<2.0). Generates, or reuses, a large synthetic cache
 # (REPOS x FILES, default 1000 x 40) and a small one (5 repos) under bench/out/, keyed by the
 # parameters and the generator's hash, laid out as .../hf/hub so HF_HOME=.../hf works for
@@ -110,6 +111,10 @@ bench ours_list "$(q "$MLXK") list --json --all --cache-dir $(q "$LARGE")"
 bench hf_scan "env HF_HUB_CACHE=$(q "$LARGE") $(q "$PY") -c 'from huggingface_hub import scan_cache_dir; scan_cache_dir()'"
 bench find_floor "find -L $(q "$LARGE") -printf '%s\n'"
 bench py_list "$PYENV HF_HOME=$(q "$LARGE_HOME") $(q "$PY_MLXK") list --json --all"
+# Node: the npm package's list() against @huggingface/hub's scanCacheDir, each a whole process.
+hfjs_install "$BENCH/.node"
+bench node_list "node $(q "$BENCH/node_list.mjs") ours $(q "$LARGE")"
+bench hfjs_scan "node $(q "$BENCH/node_list.mjs") hfjs $(q "$LARGE")"
 
 set +e
 "$MLXK" health --json --cache-dir "$SMALL" >/dev/null 2>&1

@@ -15,6 +15,8 @@
 //! | `probe_lock(path_ptr, path_len, out_ptr) -> status` | `(i32 i32 i32) -> i32` | One byte at `out_ptr`: 0 nobody holds an flock on the file, 1 a process holds one. Status 6 when the host cannot tell. |
 //! | `hash_files(req_ptr, req_len, out_ptr) -> status` | `(i32 i32 i32) -> i32` | Several `hash_file` calls at once, which the host may run in parallel. The request is a sequence of records `algo: u32 LE, path_len: u32 LE, path bytes`; for record *i* the host writes 44 bytes at `out_ptr + 44 i`: its status as u32 LE, then the 40 bytes `hash_file` writes. The call's own status is 0, or 5 for a malformed request. |
 //! | `progress_begin(total_bytes, files)` | `(i64 i64) -> ()` | The bytes about to be hashed, for a progress display; the host may ignore it. |
+//! | `list_dirs(req_ptr, req_len, len_out) -> status` | `(i32 i32 i32) -> i32` | Lists many folders at once (`crate::fs::listing` has the request and answer formats); the host keeps the answer and writes its length as u32 LE at `len_out`. Every folder on a path is opened without following a link. |
+//! | `take_listing(out_ptr, out_len) -> status` | `(i32 i32) -> i32` | Copies the kept answer (exactly `out_len` bytes) to `out_ptr` and forgets it. |
 //!
 //! Status: 0 ok, 1 not found, 2 refused (outside the cache, a link, a bad path), 3 not a
 //! regular file, 4 other I/O error, 5 bad arguments (memory out of range, unknown
@@ -121,7 +123,7 @@ fn wire_path(rel: &Path) -> Result<&str, CapError> {
 
 #[cfg(all(target_os = "wasi", not(feature = "pure-hash")))]
 mod imp {
-    use super::{Algo, CacheFs, CapError, FileDigest, LockState, Path, wire_path};
+    use super::{Algo, CacheFs, CapError, FileDigest, Listings, LockState, Path, wire_path};
 
     #[link(wasm_import_module = "mlxk_host_v1")]
     unsafe extern "C" {
@@ -133,6 +135,24 @@ mod imp {
         fn host_hash_files(req: *const u8, req_len: usize, out: *mut u8) -> u32;
         #[link_name = "progress_begin"]
         fn host_progress_begin(total_bytes: u64, files: u64);
+        #[link_name = "list_dirs"]
+        fn host_list_dirs(req: *const u8, req_len: usize, len_out: *mut u32) -> u32;
+        #[link_name = "take_listing"]
+        fn host_take_listing(out: *mut u8, out_len: usize) -> u32;
+    }
+
+    pub fn list_dirs(dirs: &[(&Path, bool)]) -> Result<Listings, CapError> {
+        let mut request = Vec::new();
+        for (rel, recursive) in dirs {
+            crate::fs::listing::encode_request(&mut request, wire_path(rel)?, *recursive);
+        }
+        let mut len = 0u32;
+        // SAFETY: `request` is valid for its length; the host writes 4 bytes to `len`.
+        status(unsafe { host_list_dirs(request.as_ptr(), request.len(), &mut len) })?;
+        let mut answer = vec![0u8; len as usize];
+        // SAFETY: `answer` has exactly `len` writable bytes.
+        status(unsafe { host_take_listing(answer.as_mut_ptr(), answer.len()) })?;
+        crate::fs::listing::decode_answer(&answer).ok_or(CapError::BadArgs)
     }
 
     fn status(code: u32) -> Result<(), CapError> {
@@ -233,6 +253,11 @@ mod imp {
     }
 
     pub fn progress_begin(_total_bytes: u64, _files: u64) {}
+
+    pub fn list_dirs(_dirs: &[(&Path, bool)]) -> Result<super::Listings, CapError> {
+        // Native builds read folders in-process; a stock WASI runtime has no such import.
+        Err(CapError::Unsupported)
+    }
 }
 
 /// Who holds an flock on an open file, by trying to take one without waiting (the
@@ -307,6 +332,15 @@ pub fn decode_record(algo: Algo, rec: &[u8]) -> Result<FileDigest, CapError> {
 /// Whether a live process holds the lock file at `rel`.
 pub fn probe_lock(fs: &CacheFs, rel: &Path) -> Result<LockState, CapError> {
     imp::probe_lock(fs, rel)
+}
+
+/// Listings by cache-relative folder path.
+pub type Listings = std::collections::HashMap<String, crate::fs::listing::Listing>;
+
+/// Many folders listed in one host call (`recursive`: their real sub-folders too); only
+/// our own hosts can (elsewhere `Unsupported`, and callers read folder by folder).
+pub fn list_dirs(dirs: &[(&Path, bool)]) -> Result<Listings, CapError> {
+    imp::list_dirs(dirs)
 }
 
 /// Tells the host how much hashing is ahead (progress display).

@@ -75,6 +75,22 @@ pub fn object(
     }
 }
 
+/// Repos evaluated per host listing call: enough to keep the host's threads busy, few
+/// enough that the listings held at once stay small.
+pub const PREFETCH_REPOS: usize = 256;
+
+/// Lists, in one host call, every folder evaluating these repos reads by name: each repo
+/// folder, its `snapshots/` with every snapshot in it (recursively) and its `blobs/`.
+pub fn prefetch(fs: &CacheFs, repos: &[CachedRepo]) {
+    let mut dirs = Vec::with_capacity(repos.len() * 3);
+    for r in repos {
+        dirs.push((layout::repo_dir(&r.folder), false));
+        dirs.push((layout::snapshots_dir(&r.folder), true));
+        dirs.push((layout::blobs_dir(&r.folder), false));
+    }
+    fs.prefetch(&dirs);
+}
+
 /// Evaluates a model repo at `revision` (a snapshot-name prefix) or the default snapshot.
 pub fn evaluate(fs: &CacheFs, repo: &CachedRepo, revision: Option<&str>) -> Evaluation {
     let selection = snapshot::select(fs, &repo.folder, revision);

@@ -1,5 +1,6 @@
 //! The `mlxk_host_v1` imports (ABI: `core_wasm::capability`): hash a file inside the
-//! cache at native speed, probe a lock file's flock, show hashing progress.
+//! cache at native speed, probe a lock file's flock, show hashing progress, list many
+//! folders in one call (`crate::listing`).
 //!
 //! Files are opened only through a cap-std handle rooted at the cache, with the last
 //! component never followed, after the path passed the ABI's syntax rule: nothing
@@ -31,6 +32,8 @@ pub struct CacheCaps {
     buf: Vec<u8>,
     show_progress: bool,
     progress: Option<ProgressBar>,
+    /// The last `list_dirs` answer, until `take_listing` copies it.
+    listing: Vec<u8>,
 }
 
 impl CacheCaps {
@@ -45,6 +48,7 @@ impl CacheCaps {
             buf: Vec::new(),
             show_progress,
             progress: None,
+            listing: Vec::new(),
         })
     }
 
@@ -123,6 +127,18 @@ impl CacheCaps {
             .into_iter()
             .map(|m| m.into_inner().ok().flatten().unwrap_or(Err(CapError::Io)))
             .collect()
+    }
+
+    /// Lists the requested folders and keeps the answer; returns its length.
+    pub fn list_dirs(&mut self, request: &[(String, bool)]) -> Result<u32, CapError> {
+        let dir = self.dir.as_ref().ok_or(CapError::Unsupported)?;
+        self.listing = crate::listing::list_dirs(dir, request);
+        u32::try_from(self.listing.len()).map_err(|_| CapError::Io)
+    }
+
+    /// The kept answer, once.
+    pub fn take_listing(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.listing)
     }
 
     /// Whether a process holds an flock on the file at `rel`.
@@ -259,6 +275,43 @@ pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::
                     LockState::Unknown => return Err(CapError::Unsupported),
                 };
                 mem.write(&mut caller, out as usize, &[byte])
+                    .map_err(|_| CapError::BadArgs)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "list_dirs",
+        |mut caller: Caller<'_, T>, req: u32, len: u32, len_out: u32| -> u32 {
+            status((|| {
+                let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
+                if len > MAX_REQUEST {
+                    return Err(CapError::BadArgs);
+                }
+                let start = req as usize;
+                let bytes = mem
+                    .data(&caller)
+                    .get(start..start + len as usize)
+                    .ok_or(CapError::BadArgs)?;
+                let request =
+                    core_wasm::fs::listing::decode_request(bytes).ok_or(CapError::BadArgs)?;
+                let n = caller.data_mut().caps().list_dirs(&request)?;
+                mem.write(&mut caller, len_out as usize, &n.to_le_bytes())
+                    .map_err(|_| CapError::BadArgs)
+            })())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "take_listing",
+        |mut caller: Caller<'_, T>, out: u32, len: u32| -> u32 {
+            status((|| {
+                let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
+                let answer = caller.data_mut().caps().take_listing();
+                if answer.len() != len as usize {
+                    return Err(CapError::BadArgs);
+                }
+                mem.write(&mut caller, out as usize, &answer)
                     .map_err(|_| CapError::BadArgs)
             })())
         },

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod env;
+pub mod listing;
 pub mod printer;
 #[cfg(feature = "network")]
 pub mod pull;

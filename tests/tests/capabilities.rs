@@ -340,3 +340,174 @@ fn hostile_paths_are_refused_the_same_way_by_both_hosts() {
     }
     assert_eq!(fs::read_to_string(&secret).unwrap(), "secret");
 }
+
+/// A module that asks `list_dirs` for `request` (core_wasm::fs::listing's format), takes the
+/// answer (`take_len` bytes, or the announced length) and writes it to stdout; its exit
+/// code is the failing call's status (`take_listing`'s plus 100).
+fn lister(request: &[u8], take_len: Option<u32>) -> Vec<u8> {
+    let data: String = request.iter().map(|b| format!("\\{b:02x}")).collect();
+    let take = take_len.map_or("(local.get $n)".to_owned(), |n| format!("(i32.const {n})"));
+    let text = format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "mlxk_host_v1" "list_dirs" (func $list (param i32 i32 i32) (result i32)))
+  (import "mlxk_host_v1" "take_listing" (func $take (param i32 i32) (result i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 1024) "{data}")
+  (func (export "_start") (local $st i32) (local $n i32)
+    (local.set $st (call $list (i32.const 1024) (i32.const {len}) (i32.const 16)))
+    (if (i32.ne (local.get $st) (i32.const 0)) (then (call $exit (local.get $st))))
+    (local.set $n (i32.load (i32.const 16)))
+    (local.set $st (call $take (i32.const 65536) {take}))
+    (if (i32.ne (local.get $st) (i32.const 0))
+      (then (call $exit (i32.add (i32.const 100) (local.get $st)))))
+    (i32.store (i32.const 32) (i32.const 65536))
+    (i32.store (i32.const 36) (local.get $n))
+    (drop (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 48)))
+    (call $exit (i32.const 0))))"#,
+        len = request.len()
+    );
+    wat::parse_str(text).expect("valid module")
+}
+
+fn run_cli_out(wasm: &[u8], cache: &Path) -> (i32, Vec<u8>) {
+    let out = Runtime::with_module(wasm)
+        .expect("module loads")
+        .run(
+            &["probe".to_owned()],
+            Some(cache),
+            &[],
+            FsPerms::ReadOnly,
+            Limits::default(),
+            false,
+        )
+        .expect("module runs");
+    (out.code, out.stdout)
+}
+
+#[test]
+fn list_dirs_lists_only_real_folders_inside_the_cache_and_never_follows_a_link() {
+    use core_wasm::fs::Kind;
+    use core_wasm::fs::listing::{decode_answer, encode_request};
+    let fx = CacheFixture::new();
+    let repo = fx.model("org/m");
+    let snap = repo.snapshot(REV);
+    snap.file("config.json", zoo::cfg("llama"));
+    snap.file("sub/dir/notes.txt", "nested");
+    let secret = fx.outside().join("secret.txt");
+    fs::write(&secret, "secret").unwrap();
+    snap.link("evil", secret.to_str().unwrap());
+    snap.link("evil-rel", "../../../../secret.txt");
+    std::os::unix::fs::symlink(fx.outside(), fx.path().join("linked")).unwrap();
+    // A repo whose `snapshots` is a link to another repo's: refused, as the core's own
+    // reads refuse it.
+    fs::create_dir_all(fx.path().join("models--org--twin")).unwrap();
+    std::os::unix::fs::symlink(
+        repo.path().join("snapshots"),
+        fx.path().join("models--org--twin/snapshots"),
+    )
+    .unwrap();
+
+    let mut request = Vec::new();
+    for (path, recursive) in [
+        ("models--org--m/snapshots", true),
+        ("models--org--m/blobs", false),
+        ("linked", false),
+        ("linked/x", true),
+        ("models--org--twin/snapshots", true),
+        ("../x", false),
+        ("/etc", false),
+        ("models--org--m//blobs", false),
+        ("models--org--m/blobs/none", false),
+    ] {
+        encode_request(&mut request, path, recursive);
+    }
+    let (code, answer) = run_cli_out(&lister(&request, None), fx.path());
+    assert_eq!(code, OK);
+    let listed = decode_answer(&answer).expect("a well-formed answer");
+    let mut keys: Vec<&str> = listed.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let snaps = format!("models--org--m/snapshots/{REV}");
+    assert_eq!(
+        keys,
+        [
+            "models--org--m/blobs",
+            "models--org--m/snapshots",
+            snaps.as_str(),
+            &format!("{snaps}/sub"),
+            &format!("{snaps}/sub/dir"),
+        ],
+        "only real folders inside the cache are listed"
+    );
+    let top = &listed[&snaps];
+    let config = top.get("config.json").unwrap();
+    assert_eq!(config.kind, Kind::Symlink);
+    assert!(config.stat.is_none(), "a link's own stat is not taken");
+    assert!(config.link.as_deref().unwrap().starts_with("../../blobs/"));
+    // Link texts are reported as stored (the core decides they escape), never followed.
+    assert_eq!(top.get("evil").unwrap().link.as_deref(), secret.to_str());
+    assert_eq!(
+        top.get("evil-rel").unwrap().link.as_deref(),
+        Some("../../../../secret.txt")
+    );
+    let blobs = &listed["models--org--m/blobs"];
+    assert!(
+        blobs
+            .entries()
+            .iter()
+            .all(|e| e.kind == Kind::File && e.stat.is_some_and(|s| s.size > 0))
+    );
+    // Every requested folder answers with a record, refused ones with their status.
+    let statuses = record_statuses(&answer);
+    for (path, want) in [
+        ("linked", REFUSED),
+        ("linked/x", REFUSED),
+        ("models--org--twin/snapshots", REFUSED),
+        ("../x", REFUSED),
+        ("/etc", REFUSED),
+        ("models--org--m//blobs", REFUSED),
+        ("models--org--m/blobs/none", NOT_FOUND),
+        ("models--org--m/blobs", OK),
+    ] {
+        let got = statuses.iter().find(|(p, _)| p == path).map(|(_, s)| *s);
+        assert_eq!(got, Some(want as u32), "status of {path}");
+    }
+
+    // A wrong length for the answer is refused, and the host never writes past it.
+    let (code, _) = run_cli_out(&lister(&request, Some(3)), fx.path());
+    assert_eq!(code, 100 + BAD_ARGS);
+    // A request cut short.
+    let (code, _) = run_cli_out(&lister(&request[..request.len() - 1], None), fx.path());
+    assert_eq!(code, BAD_ARGS);
+
+    // The npm package declines (its folder-by-folder reads through uvwasi are faster).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("list.wasm");
+    fs::write(&file, lister(&request, None)).unwrap();
+    assert_eq!(run_node(&[file], fx.path()), [6]);
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "secret");
+}
+
+/// `(path, status)` of every record of a `list_dirs` answer.
+fn record_statuses(mut bytes: &[u8]) -> Vec<(String, u32)> {
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let len = u32_at(bytes, 0) as usize;
+        let path = String::from_utf8(bytes[4..4 + len].to_vec()).unwrap();
+        let status = u32_at(bytes, 4 + len);
+        let count = u32_at(bytes, 8 + len);
+        let mut at = 12 + len;
+        for _ in 0..count {
+            let name = usize::from(u16::from_le_bytes(
+                bytes[at + 2..at + 4].try_into().unwrap(),
+            ));
+            let link = u32_at(bytes, at + 20);
+            at += 24 + name + if link == u32::MAX { 0 } else { link as usize };
+        }
+        out.push((path, status));
+        bytes = &bytes[at..];
+    }
+    out
+}

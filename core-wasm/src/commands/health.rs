@@ -102,7 +102,15 @@ pub fn run(
         },
     };
     let mut rows: Vec<(HealthEntry, Option<audit::RepoAudit>)> = Vec::new();
-    for (repo, revision) in &targets {
+    for (i, (repo, revision)) in targets.iter().enumerate() {
+        if i % model::PREFETCH_REPOS == 0 {
+            let chunk: Vec<_> = targets[i..]
+                .iter()
+                .take(model::PREFETCH_REPOS)
+                .map(|(r, _)| r.clone())
+                .collect();
+            model::prefetch(fs, &chunk);
+        }
         let eval = model::evaluate(fs, repo, revision.as_deref());
         let audit = args.deep.then(|| {
             // `@rev` narrows the audit to the snapshot it selected (none if not found).
@@ -129,6 +137,8 @@ pub fn run(
         };
         rows.push((entry, audit));
     }
+    // The audit below reads the cache as it is then, not as it was listed.
+    fs.prefetch(&[]);
     let mut data = HealthData::default();
     for (_, entry) in home_entries {
         if entry.status == "healthy" {

@@ -46,10 +46,12 @@ pub fn run(
         .filter(|r| needle.is_empty() || r.repo_id.to_lowercase().contains(&needle))
         .cloned()
         .collect();
-    let mut models: Vec<_> = repos
-        .iter()
-        .map(|r| model::evaluate(fs, r, None).object)
-        .collect();
+    let mut models = Vec::with_capacity(repos.len());
+    for chunk in repos.chunks(model::PREFETCH_REPOS) {
+        model::prefetch(fs, chunk);
+        models.extend(chunk.iter().map(|r| model::evaluate(fs, r, None).object));
+    }
+    fs.prefetch(&[]);
     // The workspace home's folders whose name contains the pattern (§1.10), named by
     // their absolute path (so they sort first), shown by folder name.
     if let Some(h) = home {

@@ -9,6 +9,7 @@
 //! be real folders, so a symlinked `blobs/` cannot smuggle a path out either.
 
 pub mod dir;
+pub mod listing;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 pub use dir::{Dir, Kind, Stat};
+use listing::{Listed, Listing};
 
 /// How many links one path may chain through (huggingface_hub's Xet store needs two).
 pub const MAX_LINK_HOPS: usize = 8;
@@ -68,6 +70,9 @@ pub struct CacheFs {
     /// Keyed by the raw path bytes: `Path`'s own hash parses components, which costs
     /// more than the lookup saves on the hot path.
     dirs: RefCell<HashMap<OsString, Rc<Dir>>>,
+    /// Folders the host listed in one call ([`Self::prefetch`]), by cache-relative path;
+    /// reads of them are answered from here until the next prefetch or write.
+    listed: RefCell<HashMap<OsString, Rc<Listing>>>,
     /// Where the host found the root, when it said.
     location: Option<crate::location::Location>,
     /// Whether the command may create a missing root (`pull`).
@@ -80,6 +85,7 @@ impl CacheFs {
         Self {
             root: root.into(),
             dirs: RefCell::new(HashMap::new()),
+            listed: RefCell::new(HashMap::new()),
             location: None,
             creates: false,
         }
@@ -147,6 +153,48 @@ impl CacheFs {
         self.dirs.borrow_mut().retain(|path, _| path.is_empty());
     }
 
+    /// Lists `dirs` (each with its real sub-folders when `true`) in one host call and
+    /// answers later reads of them from that listing, replacing an earlier one. Folders
+    /// the host cannot list, and hosts without the capability, are read name by name as
+    /// before, so the answers are the same either way; only the cost differs.
+    pub fn prefetch(&self, dirs: &[(PathBuf, bool)]) {
+        self.listed.borrow_mut().clear();
+        if dirs.is_empty() {
+            return;
+        }
+        let asked: Vec<(&Path, bool)> = dirs.iter().map(|(p, r)| (p.as_path(), *r)).collect();
+        if let Ok(found) = crate::capability::list_dirs(&asked) {
+            let mut listed = self.listed.borrow_mut();
+            for (path, listing) in found {
+                listed.insert(OsString::from(path), Rc::new(listing));
+            }
+        }
+    }
+
+    /// The prefetched listing of the folder `rel`.
+    fn listed(&self, rel: &Path) -> Option<Rc<Listing>> {
+        if self.listed.borrow().is_empty() {
+            return None;
+        }
+        self.listed.borrow().get(rel.as_os_str()).cloned()
+    }
+
+    /// Drops every prefetched listing: the cache is about to change.
+    fn changing(&self) {
+        self.listed.borrow_mut().clear();
+    }
+
+    /// The text of the link `name` in the folder `parent`.
+    fn read_link_at(&self, parent: &Path, name: &str) -> io::Result<PathBuf> {
+        if let Some(text) = self
+            .listed(parent)
+            .and_then(|l| l.get(name).and_then(|e| e.link.clone()))
+        {
+            return Ok(PathBuf::from(text));
+        }
+        self.dir(parent)?.read_link(name)
+    }
+
     /// `lstat` of a cache-relative path.
     pub fn lstat(&self, rel: &Path) -> io::Result<Stat> {
         if rel.as_os_str().is_empty() {
@@ -160,6 +208,14 @@ impl CacheFs {
             });
         }
         let (parent, name) = dir::split(rel)?;
+        if let Some(listing) = self.listed(&parent) {
+            match listing.get(&name) {
+                Some(Listed { stat: Some(st), .. }) => return Ok(*st),
+                // A link: its own `stat` was not taken.
+                Some(_) => {}
+                None => return Err(io::Error::from(io::ErrorKind::NotFound)),
+            }
+        }
         self.dir(&parent)?.lstat(&name)
     }
 
@@ -171,6 +227,13 @@ impl CacheFs {
     /// Entries of a real folder as `(name, kind)`, sorted by name. The kind comes from the
     /// directory listing itself, so no extra `stat` is made per entry.
     pub fn read_dir(&self, rel: &Path) -> io::Result<Vec<(String, Kind)>> {
+        if let Some(listing) = self.listed(rel) {
+            return Ok(listing
+                .entries()
+                .iter()
+                .map(|e| (e.name.clone(), e.kind))
+                .collect());
+        }
         let mut out = self.dir(rel)?.read_dir()?;
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
@@ -231,7 +294,7 @@ impl CacheFs {
         let mut current = link.to_path_buf();
         for _ in 0..MAX_LINK_HOPS {
             let read =
-                dir::split(&current).and_then(|(parent, name)| self.dir(&parent)?.read_link(&name));
+                dir::split(&current).and_then(|(parent, name)| self.read_link_at(&parent, &name));
             let target = match read {
                 Ok(t) => t,
                 Err(e) if is_sandbox_refusal(&e) => {
@@ -263,6 +326,17 @@ impl CacheFs {
                 // The link names the cache root itself.
                 Err(_) => return Resolved::Dir,
             };
+            if let Some(listing) = self.listed(&folder) {
+                match listing.get(&name) {
+                    Some(e) if e.kind == Kind::Symlink => {
+                        current = next;
+                        continue;
+                    }
+                    Some(Listed { stat: Some(st), .. }) => return resolved_from_stat(next, *st),
+                    Some(_) => {}
+                    None => return Resolved::Dangling { target: text },
+                }
+            }
             let folder = match self.dir(&folder) {
                 Ok(d) => d,
                 Err(_) => return self.why_not_a_dir(&folder, text),
@@ -281,6 +355,7 @@ impl CacheFs {
 
     /// Unlinks a file or link; a missing one is already gone.
     pub fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        self.changing();
         let (parent, name) = dir::split(rel)?;
         match self.dir(&parent)?.remove_file(&name) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -292,6 +367,7 @@ impl CacheFs {
     /// are unlinked, not followed). Returns the bytes of the regular files removed; on
     /// failure, the path that could not be removed and why.
     pub fn remove_tree(&self, rel: &Path) -> Result<u64, (PathBuf, io::Error)> {
+        self.changing();
         let at = |e: io::Error| (rel.to_path_buf(), e);
         let st = match self.lstat(rel) {
             Ok(st) => st,
@@ -317,6 +393,7 @@ impl CacheFs {
     /// Creates the folder `rel` and any missing parents inside the cache; one that exists
     /// (as a real folder) is fine.
     pub fn create_dirs(&self, rel: &Path) -> io::Result<()> {
+        self.changing();
         if rel.as_os_str().is_empty() || self.dir(rel).is_ok() {
             return Ok(());
         }
@@ -330,12 +407,14 @@ impl CacheFs {
 
     /// Creates the file `rel`, which must not exist (its folder must), for writing.
     pub fn create_file(&self, rel: &Path) -> io::Result<fs::File> {
+        self.changing();
         let (parent, name) = dir::split(rel)?;
         self.dir(&parent)?.create_file(&name)
     }
 
     /// Moves `from` to `to` (both cache-relative, one atomic rename).
     pub fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.changing();
         let (from_parent, from_name) = dir::split(from)?;
         let (to_parent, to_name) = dir::split(to)?;
         self.forget(from);
@@ -346,6 +425,7 @@ impl CacheFs {
 
     /// Replaces `rel` atomically through the named temporary file `tmp` (same folder).
     pub fn replace_file_via(&self, rel: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.changing();
         let (parent, name) = dir::split(rel)?;
         let (tmp_parent, tmp_name) = dir::split(tmp)?;
         if parent != tmp_parent {
@@ -364,6 +444,7 @@ impl CacheFs {
 
     /// Replaces a file's content atomically (a temporary file, then a rename).
     pub fn replace_file(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.changing();
         let (parent, name) = dir::split(rel)?;
         let dir = self.dir(&parent)?;
         let tmp = format!(".{name}.mlxk-tmp");
@@ -381,7 +462,7 @@ impl CacheFs {
     /// The text of the link at `link`, as stored.
     pub fn link_text(&self, link: &Path) -> Option<String> {
         let (parent, name) = dir::split(link).ok()?;
-        let target = self.dir(&parent).ok()?.read_link(&name).ok()?;
+        let target = self.read_link_at(&parent, &name).ok()?;
         Some(target.to_string_lossy().into_owned())
     }
 
@@ -389,7 +470,7 @@ impl CacheFs {
     /// cannot be read or would leave the cache.
     pub fn link_target(&self, link: &Path) -> Option<PathBuf> {
         let (parent, name) = dir::split(link).ok()?;
-        let target = self.dir(&parent).ok()?.read_link(&name).ok()?;
+        let target = self.read_link_at(&parent, &name).ok()?;
         lexical_join(&parent, &target)
     }
 
