@@ -429,17 +429,21 @@ impl Running {
     }
 
     /// Waits for output, then sends SIGINT as a terminal's Ctrl-C would reach us.
-    fn interrupt_once_streaming(&self) {
+    /// Sends one SIGINT once the answer streams; returns the children (the worker) as they
+    /// were just before: after the signal a single prompt may already have ended them.
+    fn interrupt_once_streaming(&self) -> Vec<u32> {
         self.first
             .recv_timeout(std::time::Duration::from_secs(120))
             .expect("the model started answering");
         while self.first.try_recv().is_ok() {}
         // The worker is our only child; its pid is checked after we are gone.
+        let children = self.children();
         let status = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+        children
     }
 
     fn children(&self) -> Vec<u32> {
@@ -507,8 +511,7 @@ fn ctrl_c_stops_the_generation_and_leaves_no_engine() {
             "0",
         ],
     );
-    run.interrupt_once_streaming();
-    let workers = run.children();
+    let workers = run.interrupt_once_streaming();
     assert_eq!(workers.len(), 1, "one worker: {workers:?}");
     let (code, out, err) = run.finish();
     assert_eq!(code, 130, "{err}");
