@@ -77,7 +77,7 @@ pub fn object(
 
 /// Repos evaluated per host listing call: enough to keep the host's threads busy, few
 /// enough that the listings held at once stay small.
-pub const PREFETCH_REPOS: usize = 256;
+pub const PREFETCH_REPOS: usize = 64;
 
 /// Lists, in one host call, every folder evaluating these repos reads by name: each repo
 /// folder, its `snapshots/` with every snapshot in it (recursively) and its `blobs/`.
