@@ -166,6 +166,20 @@ pub fn run(argv: &[String], root: &Path, now: SystemTime) -> Output {
     let code = outcome.exit_code();
     let env = &outcome.envelope;
     let mut stderr = diagnostics::take();
+    if req.verbose
+        && !req.quiet
+        && !req.json
+        && let Some(at) = fs.location()
+    {
+        // `-v`: which cache this was, first.
+        let from = match at.origin {
+            location::Origin::Default => "the default location".to_owned(),
+            origin => format!("from {}", origin.as_str()),
+        };
+        let mut line = format!("cache: {} ({from})\n", at.path).into_bytes();
+        line.append(&mut stderr);
+        stderr = line;
+    }
     if req.json {
         return Output {
             stdout: json::to_python_json(env),

@@ -26,6 +26,9 @@ pub struct Request {
     pub engine: Option<crate::engine::EngineInfo>,
     /// `-q`/`--quiet`: answers and errors only (no hints, no success narration).
     pub quiet: bool,
+    /// `-v`/`--verbose`, on any command: say which cache is read (and `list`'s detail
+    /// columns).
+    pub verbose: bool,
     /// What to run.
     pub command: Command,
 }
@@ -248,6 +251,7 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     let engine = crate::engine::extract(&mut args);
     drop_color(&mut args)?;
     let quiet = drop_quiet(&mut args);
+    let verbose = drop_verbose(&mut args);
     let mut rest = args.iter().map(String::as_str).filter(|a| *a != "--json");
     let Some(first) = rest.next() else {
         return Err(if json {
@@ -258,7 +262,10 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
     };
     let command = match first {
         "--version" | "-V" => Command::Version,
-        "list" => Command::List(parse_list(rest)?),
+        "list" => Command::List(ListArgs {
+            verbose,
+            ..parse_list(rest)?
+        }),
         "health" => {
             let (flags, positionals) = split_args(rest, &["--deep", "--strict"])?;
             Command::Health(HealthArgs {
@@ -386,8 +393,26 @@ pub fn parse(argv: &[String]) -> Result<Request, CoreError> {
         home,
         engine,
         quiet,
+        verbose,
         command,
     })
+}
+
+/// Takes out `-v` / `--verbose` (before `--`): every command accepts it.
+fn drop_verbose(args: &mut Vec<String>) -> bool {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let before = args.len();
+    let mut i = 0;
+    let mut end = end;
+    while i < end {
+        if args[i] == "-v" || args[i] == "--verbose" {
+            args.remove(i);
+            end -= 1;
+        } else {
+            i += 1;
+        }
+    }
+    args.len() != before
 }
 
 /// Takes out `-q` / `--quiet` (before `--`); after `clone` it stays, for clone's own

@@ -26,6 +26,10 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
 
+    /// Say more: which cache is read, and why (stderr); list's detail columns.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+
     /// When to colour output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
     pub color: clap::ColorChoice,
@@ -442,9 +446,6 @@ pub struct ListArgs {
     /// Add a health column.
     #[arg(long)]
     pub health: bool,
-    /// Full names and detail columns.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
     /// Keep whole names when the table is wider than the terminal (default: cut with `…`).
     #[arg(long)]
     pub no_truncate: bool,

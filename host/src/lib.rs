@@ -41,6 +41,7 @@ pub fn main_with(json_default: bool) -> ExitCode {
         cache_origin,
         json: json_default || cli.json,
         quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     printer::set_quiet(cli.quiet);
     let status = if cli.version {

@@ -310,3 +310,58 @@ fn show_files_prints_paths_in_the_snapshot_and_json_keeps_the_name() {
         "the reference's keys only"
     );
 }
+
+#[test]
+fn verbose_is_one_flag_on_every_command_and_names_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    one_model_cache(&cache, "tiny");
+    let shown = std::path::absolute(&cache).unwrap();
+    let line = format!("cache: {} (from --cache-dir)\n", shown.display());
+    for args in [
+        &["list", "-v"][..],
+        &["-v", "list"],
+        &["health", "--verbose"],
+        &["show", "org/tiny", "-v"],
+        &["rm", "org/tiny", "--dry-run", "-v"],
+        &["prune", "--dry-run", "-v"],
+    ] {
+        let plain: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| *a != "-v" && *a != "--verbose")
+            .collect();
+        let quiet_run = cli(&plain, Some(&cache));
+        let run = cli(args, Some(&cache));
+        assert_eq!(run.code, quiet_run.code, "{args:?}: {}", run.stderr_text());
+        // The cache first on stderr, then what the command says anyway.
+        assert_eq!(
+            run.stderr_text(),
+            format!("{line}{}", quiet_run.stderr_text()),
+            "{args:?}"
+        );
+        // The npm bin says the same.
+        let bin = tests::runners::npm_bin(args, &cache);
+        assert_eq!(bin.stderr, run.stderr, "npm bin, {args:?}");
+        assert_eq!(bin.stdout, run.stdout, "npm bin, {args:?}");
+        // JSON and -q are untouched by it.
+        let json: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
+        let plain_json: Vec<&str> = plain.iter().copied().chain(["--json"]).collect();
+        assert_eq!(
+            cli(&json, Some(&cache)).stdout,
+            cli(&plain_json, Some(&cache)).stdout,
+            "{args:?} --json"
+        );
+        let quiet: Vec<&str> = args.iter().copied().chain(["-q"]).collect();
+        assert!(
+            !cli(&quiet, Some(&cache)).stderr_text().contains("cache: "),
+            "{args:?} -q"
+        );
+    }
+    // list keeps its detail columns under -v.
+    let wide = cli(&["list", "-v"], Some(&cache)).stdout_text();
+    let narrow = cli(&["list"], Some(&cache)).stdout_text();
+    assert_ne!(wide, narrow);
+    // The model is still there: nothing was removed by a dry run.
+    assert!(cache.join("models--org--tiny").is_dir());
+}

@@ -10,7 +10,6 @@ pub fn run(ctx: &Context, args: &ListArgs) -> ExitStatus {
     for (on, flag) in [
         (args.all, "--all"),
         (args.health, "--health"),
-        (args.verbose, "--verbose"),
         (args.no_truncate, "--no-truncate"),
     ] {
         if on {

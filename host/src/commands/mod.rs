@@ -71,6 +71,8 @@ pub struct Context {
     pub json: bool,
     /// `-q`: answers and errors only.
     pub quiet: bool,
+    /// `-v`: say more (the core says which cache; `list` adds columns).
+    pub verbose: bool,
 }
 
 /// Reads a numeric limit from the environment.
@@ -251,6 +253,9 @@ pub fn capture_in(
     // After the host's options, which the core reads as one leading run.
     if ctx.quiet {
         argv.push("--quiet".to_owned());
+    }
+    if ctx.verbose {
+        argv.push("--verbose".to_owned());
     }
     argv.append(&mut args);
     if ctx.json {
