@@ -203,6 +203,23 @@ fn read_path<T>(caller: &mut Caller<'_, T>, mem: Memory, ptr: u32, len: u32) -> 
     String::from_utf8(bytes.to_vec()).ok()
 }
 
+/// The `len` request bytes at `req` in the guest's memory (at most `MAX_REQUEST`).
+fn read_request<T>(
+    caller: &Caller<'_, T>,
+    mem: Memory,
+    req: u32,
+    len: u32,
+) -> Result<Vec<u8>, CapError> {
+    if len > MAX_REQUEST {
+        return Err(CapError::BadArgs);
+    }
+    let start = req as usize;
+    mem.data(caller)
+        .get(start..start + len as usize)
+        .map(<[u8]>::to_vec)
+        .ok_or(CapError::BadArgs)
+}
+
 fn status(r: Result<(), CapError>) -> u32 {
     r.map_or_else(CapError::code, |()| 0)
 }
@@ -233,15 +250,7 @@ pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::
         |mut caller: Caller<'_, T>, req: u32, len: u32, out: u32| -> u32 {
             status((|| {
                 let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
-                if len > MAX_REQUEST {
-                    return Err(CapError::BadArgs);
-                }
-                let start = req as usize;
-                let bytes = mem
-                    .data(&caller)
-                    .get(start..start + len as usize)
-                    .ok_or(CapError::BadArgs)?
-                    .to_vec();
+                let bytes = read_request(&caller, mem, req, len)?;
                 let files = parse_request(&bytes).ok_or(CapError::BadArgs)?;
                 let valid: Vec<(String, Algo)> = files
                     .iter()
@@ -285,16 +294,9 @@ pub fn add_to_linker<T: HasCaps + 'static>(linker: &mut Linker<T>) -> wasmtime::
         |mut caller: Caller<'_, T>, req: u32, len: u32, len_out: u32| -> u32 {
             status((|| {
                 let mem = memory(&mut caller).ok_or(CapError::BadArgs)?;
-                if len > MAX_REQUEST {
-                    return Err(CapError::BadArgs);
-                }
-                let start = req as usize;
-                let bytes = mem
-                    .data(&caller)
-                    .get(start..start + len as usize)
-                    .ok_or(CapError::BadArgs)?;
+                let bytes = read_request(&caller, mem, req, len)?;
                 let request =
-                    core_wasm::fs::listing::decode_request(bytes).ok_or(CapError::BadArgs)?;
+                    core_wasm::fs::listing::decode_request(&bytes).ok_or(CapError::BadArgs)?;
                 let n = caller.data_mut().caps().list_dirs(&request)?;
                 mem.write(&mut caller, len_out as usize, &n.to_le_bytes())
                     .map_err(|_| CapError::BadArgs)

@@ -95,18 +95,7 @@ fn module(call: &Call) -> Vec<u8> {
 }
 
 fn run_cli(wasm: &[u8], cache: &Path) -> i32 {
-    Runtime::with_module(wasm)
-        .expect("module loads")
-        .run(
-            &["probe".to_owned()],
-            Some(cache),
-            &[],
-            FsPerms::ReadOnly,
-            Limits::default(),
-            false,
-        )
-        .expect("module runs")
-        .code
+    run_cli_out(wasm, cache).0
 }
 
 fn run_node(wasms: &[std::path::PathBuf], cache: &Path) -> Vec<i32> {

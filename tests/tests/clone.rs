@@ -675,13 +675,7 @@ fn a_temporary_cache_left_by_an_earlier_run_is_reused_or_replaced() {
     let seed = |temp: &Path| {
         let _ = fs::remove_dir_all(temp);
         fs::create_dir_all(temp).unwrap();
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(w.cache.join("models--org--tiny"))
-            .arg(temp)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        tests::fixture::copy_tree(&w.cache.join("models--org--tiny"), temp);
         fs::write(
             temp.join(".mlxk2_temp_cache_sentinel"),
             "mlxk2_temp_cache_created_1\n",

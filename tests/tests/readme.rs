@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tests::fixture::copy_tree;
 use tests::hub::FakeHub;
 use tests::pullstore::{noise, put};
 use tests::runners::repo_root;
@@ -97,16 +98,6 @@ fn kind(block: &Block) -> Option<Kind> {
         "js" | "mjs" => Some(Kind::Node(block.code.clone())),
         _ => None,
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
 }
 
 fn put_dir(store: &Path, repo: &str, branch: &str, dir: &Path) {
@@ -405,7 +396,7 @@ fn every_example_in_the_handbooks_runs() {
         }
         let Some(kind) = kind(block) else { continue };
         let world_dir = scratch.path().join(format!("w{n}"));
-        copy_dir(&golden, &world_dir);
+        copy_tree(&golden, &world_dir);
         for (name, code) in files.drain(..) {
             fs::write(world_dir.join("home/project").join(name), code).unwrap();
         }

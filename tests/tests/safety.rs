@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use tests::fixture::copy_tree;
 use tests::hub::{FakeHub, hf_client};
 use tests::locks::{LockHolder, first_name};
 use tests::runners::{cli_with, node_batch_with, stock};
@@ -400,16 +401,6 @@ fn hf_cache(dir: &Path) -> PathBuf {
         .collect();
     assert!(!locks.is_empty(), "huggingface_hub leaves its locks");
     cache
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success());
 }
 
 /// `rm org/tiny --json` on each runtime: the CLI (flock probe), Node with its lock table

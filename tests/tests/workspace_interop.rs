@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
+use tests::fixture::copy_tree;
 use tests::hub::{FakeHub, reference_mlxk};
 use tests::{safetensors, target_dir};
 
@@ -131,13 +132,7 @@ fn a_folder_the_original_cloned_is_clean_here_and_reads_byte_for_byte_alike() {
     )
     .unwrap();
     let copy = dir.join("tiny-copy");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(&ws)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    copy_tree(&ws, &copy);
     for run in [
         reference(&["list", "./tiny", "--json"], &dir, &[]),
         ours(&["list", "./tiny", "--json"], &dir),
@@ -341,13 +336,7 @@ fn the_workspace_home_reads_as_in_the_original() {
         &[("HF_ENDPOINT", hub.url.as_str())],
     );
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(home.join("tiny-ws"))
-        .arg(home.join("zeta"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    copy_tree(&home.join("tiny-ws"), &home.join("zeta"));
     fs::create_dir_all(home.join("not-a-workspace")).unwrap();
     let cache = dir.join("hf-home/hub");
     fs::create_dir_all(&cache).unwrap();

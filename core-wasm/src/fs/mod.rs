@@ -173,10 +173,11 @@ impl CacheFs {
 
     /// The prefetched listing of the folder `rel`.
     fn listed(&self, rel: &Path) -> Option<Rc<Listing>> {
-        if self.listed.borrow().is_empty() {
+        let listed = self.listed.borrow();
+        if listed.is_empty() {
             return None;
         }
-        self.listed.borrow().get(rel.as_os_str()).cloned()
+        listed.get(rel.as_os_str()).cloned()
     }
 
     /// Drops every prefetched listing: the cache is about to change.

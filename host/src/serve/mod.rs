@@ -150,10 +150,7 @@ async fn dispatch(
             &json!({"status": "ok", "service": "mlx-knife-server-2.0"}),
             &id,
         ),
-        ("GET", "/v1/models") => {
-            let models = blocking(move || json_response(200, &state.models(), &id));
-            models.await
-        }
+        ("GET", "/v1/models") => blocking(move || json_response(200, &state.models(), &id)).await,
         ("POST", "/v1/chat/completions") => state.complete(body, id, true).await,
         ("POST", "/v1/completions") => state.complete(body, id, false).await,
         _ => error_response(404, "not_found", "Not Found", &id),
